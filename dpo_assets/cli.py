@@ -1,0 +1,114 @@
+"""The ``dpo-assets`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from dpo_assets import paths
+
+
+def _instance_home() -> Path:
+    """The Dagster home: ``$DAGSTER_HOME`` or the repository root (holding dagster.yaml)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.REPO_ROOT).resolve()
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Materialize the main job in the persistent Dagster instance (visible in the UI)."""
+    warnings.filterwarnings("ignore", category=Warning, module="dagster")
+    home = _instance_home()
+    os.chdir(home)  # dagster.yaml's relative paths are relative to the home
+    import dagster as dg
+
+    from dpo_assets.defs import defs
+
+    job = defs.resolve_job_def(args.job)
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        for event in result.all_events:
+            if event.event_type_value == "ASSET_MATERIALIZATION":
+                mat = event.asset_materialization
+                assert mat is not None
+                shown = {k: v.value for k, v in mat.metadata.items() if isinstance(v.value, int)}
+                print(f"materialized {mat.asset_key.to_user_string()}: {shown}")
+        print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'} (instance: {home})")
+        return 0 if result.success else 1
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Start the Dagster UI on the project's instance."""
+    home = _instance_home()
+    os.chdir(home)
+    dagster = Path(sys.executable).with_name("dagster")
+    argv = [str(dagster), "dev", "-w", str(paths.REPO_ROOT / "workspace.yaml"), "-p", str(args.port)]
+    os.execv(argv[0], argv)
+    return 0  # pragma: no cover - execv does not return
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    """List the task catalog, or print one task's prompt."""
+    from dpo_assets.tasks import get_task, load_catalog
+
+    if args.prompt:
+        print(get_task(args.prompt).prompt())
+        return 0
+    for task in load_catalog().values():
+        print(f"{task.task_id:45} {task.title}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dpo_assets.corpus import generate
+
+    return generate.run(args)
+
+
+def cmd_tracebacks(args: argparse.Namespace) -> int:
+    from dpo_assets.corpus import tracebacks
+
+    return tracebacks.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dpo-assets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the main job end to end in the Dagster instance")
+    run.add_argument("--job", default="main_job")
+    run.set_defaults(func=cmd_run)
+
+    ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+
+    tasks = sub.add_parser("tasks", help="list the task catalog")
+    tasks.add_argument("--prompt", metavar="TASK_ID", help="print the prompt a model is shown")
+    tasks.set_defaults(func=cmd_tasks)
+
+    gen = sub.add_parser("generate", help="expand the bundled corpus into a nightly batch")
+    from dpo_assets.corpus import generate
+
+    generate.add_arguments(gen)
+    gen.set_defaults(func=cmd_generate)
+
+    tb = sub.add_parser("tracebacks", help="refresh the pytest tracebacks of repair-task samples")
+    from dpo_assets.corpus import tracebacks
+
+    tracebacks.add_arguments(tb)
+    tb.set_defaults(func=cmd_tracebacks)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Dagster definitions: the asset graph of dpo-assets (thin wiring over plain modules)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dpo_assets.defs.intake_assets import raw_sample_files, raw_samples
+from dpo_assets.defs.io import StageParquetIOManager
+
+main_job = dg.define_asset_job(
+    "main_job",
+    selection=dg.AssetSelection.all(),
+    description="Everything from raw samples to the last stage, on the current inputs.",
+)
+
+defs = dg.Definitions(
+    assets=[raw_sample_files, raw_samples],
+    jobs=[main_job],
+    resources={"stage_io_manager": StageParquetIOManager()},
+)

@@ -1,0 +1,133 @@
+"""Generic execution engines: run a task's declared material against one candidate.
+
+These are plain functions over an :class:`~dpo_assets.sandbox.executor.Executor`, used
+by the execution layers (1, 2, 3, 4, 7) and by the catalog's self-tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+
+from dpo_assets.sandbox.executor import Executor, InProcessExecutor
+from dpo_assets.sandbox.limits import Limits
+from dpo_assets.sandbox.outcome import Call, Observation, Outcome
+from dpo_assets.tasks.base import Case, DifferentialCase, PropertySpec, Task
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Why a candidate failed a piece of material: the call and what went wrong."""
+
+    case: str  # description of the failing call / property
+    reason: str  # one line
+    evidence: str = ""  # e.g. expected vs actual, the input
+
+    def line(self) -> str:
+        return f"{self.case}: {self.reason}"
+
+
+def _outcome_violation(outcome: Outcome, calls: Sequence[Call]) -> Violation:
+    done = len(outcome.observations)
+    where = calls[done].describe() if done < len(calls) else "module"
+    return Violation(where, outcome.describe())
+
+
+def run_cases(
+    executor: Executor, task: Task, source: str, cases: Sequence[Case], limits: Limits | None = None
+) -> list[Violation]:
+    """Run ``cases`` in one sandbox batch; every failing check is a violation."""
+    if not cases:
+        return []
+    calls = [c.call for c in cases]
+    outcome = executor.run(source, task.harness, calls, limits)
+    violations = [
+        Violation(case.call.describe(), reason)
+        for case, obs in zip(cases, outcome.observations)
+        if (reason := case.check(obs)) is not None
+    ]
+    if not outcome.ok:
+        violations.append(_outcome_violation(outcome, calls))
+    return violations
+
+
+def reference_observations(task: Task, calls: Sequence[Call]) -> tuple[Observation, ...]:
+    """Observations of the (trusted) reference implementation for ``calls``."""
+    outcome = InProcessExecutor().run(task.reference_source, task.harness, calls)
+    if not outcome.ok or len(outcome.observations) != len(calls):
+        raise RuntimeError(f"reference of {task.task_id} failed: {outcome.describe()}")
+    return outcome.observations
+
+
+def run_differential(
+    executor: Executor,
+    task: Task,
+    source: str,
+    cases: Sequence[DifferentialCase],
+    limits: Limits | None = None,
+    reference: Sequence[Observation] | None = None,
+) -> list[Violation]:
+    """Run ``cases`` on the candidate and compare with the reference's observations."""
+    if not cases:
+        return []
+    calls = [c.call for c in cases]
+    ref = reference if reference is not None else reference_observations(task, calls)
+    outcome = executor.run(source, task.harness, calls, limits)
+    violations = [
+        Violation(case.call.describe(), reason)
+        for case, cand, want in zip(cases, outcome.observations, ref)
+        if (reason := case.compare(cand, want)) is not None
+    ]
+    if not outcome.ok:
+        violations.append(_outcome_violation(outcome, calls))
+    return violations
+
+
+def draw_examples(spec: PropertySpec, max_examples: int | None = None) -> list[dict[str, Any]]:
+    """Deterministically draw the property's example inputs with Hypothesis."""
+    drawn: list[dict[str, Any]] = []
+    budget = max_examples if max_examples is not None else spec.max_examples
+
+    @settings(
+        max_examples=budget,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        deadline=None,
+    )
+    @given(spec.strategy)
+    def collect(kwargs: Mapping[str, Any]) -> None:
+        drawn.append(dict(kwargs))
+
+    collect()
+    return drawn
+
+
+def run_properties(
+    executor: Executor,
+    task: Task,
+    source: str,
+    specs: Sequence[PropertySpec],
+    limits: Limits | None = None,
+    max_examples: int | None = None,
+) -> list[Violation]:
+    """Draw each property's examples, run them in one batch, judge each in the parent."""
+    examples: list[tuple[PropertySpec, dict[str, Any]]] = [
+        (spec, kwargs) for spec in specs for kwargs in draw_examples(spec, max_examples)
+    ]
+    if not examples:
+        return []
+    calls = [Call(spec.driver, kwargs, label=f"{spec.name}{kwargs!r}") for spec, kwargs in examples]
+    outcome = executor.run(source, task.harness, calls, limits)
+    violations: list[Violation] = []
+    for (spec, kwargs), call, obs in zip(examples, calls, outcome.observations):
+        reason = spec.check(kwargs, obs)
+        if reason is not None:
+            violations.append(Violation(spec.name, reason, evidence=call.describe()))
+    if not outcome.ok:
+        violations.append(_outcome_violation(outcome, calls))
+    return violations
