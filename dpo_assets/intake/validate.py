@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from dpo_assets.sample_ids import default_sample_id
+
 REQUIRED_KEYS = ("task_id", "code")
 OPTIONAL_STRING_KEYS = ("sample_id", "origin", "broken_code", "traceback")
 KNOWN_KEYS = frozenset(REQUIRED_KEYS + OPTIONAL_STRING_KEYS)
@@ -71,12 +73,6 @@ class LineResult:
     line: int
     sample: Sample | None = None
     rejection: Rejection | None = None
-
-
-def default_sample_id(task_id: str, code: str) -> str:
-    """Stable id for a sample without one: a hash of its task id and code."""
-    digest = hashlib.sha256(f"{task_id}\0{code}".encode()).hexdigest()
-    return f"s-{digest[:16]}"
 
 
 def normalized_code(code: str) -> str:

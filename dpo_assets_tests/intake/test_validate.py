@@ -11,11 +11,11 @@ from dpo_assets.intake import intake_files
 from dpo_assets.intake.validate import (
     MAX_CODE_BYTES,
     RejectCode,
-    default_sample_id,
     intake_lines,
     parse_line,
     split_lines,
 )
+from dpo_assets.sample_ids import default_sample_id
 
 TASK = "pytest_traceback_repair/moving_average"
 

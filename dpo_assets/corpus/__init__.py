@@ -1,0 +1,1 @@
+"""Offline corpus tooling: expand the bundled candidates into a nightly-scale batch."""

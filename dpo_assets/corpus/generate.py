@@ -1,0 +1,361 @@
+"""Expand the bundled corpus into a nightly-scale batch of candidates (``dpo-assets generate``).
+
+Each generated candidate derives from one seed sample by a chain of operators:
+
+* ``rewrite:<op>[+<op>...]`` - semantics-preserving rewrites (:mod:`.rewrites`);
+* ``mutation:<op>[+<op>...]`` - one defect-injecting mutation (:mod:`.mutations`),
+  optionally followed by rewrites that disguise it.
+
+The batch is balanced round-robin over the tasks present, mixes about 55 % rewrites and
+45 % mutations per task, holds no two candidates with the same ``(task_id, normalized
+code)`` (nor one equal to a seed), and is fully determined by ``seed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dpo_assets import paths
+from dpo_assets.corpus.mutations import TREE_MUTATIONS
+from dpo_assets.corpus.rewrites import CONTENT_REWRITES, TREE_REWRITES, normalize, render
+from dpo_assets.sample_ids import default_sample_id
+
+REWRITE_SHARE = 0.55
+MAX_DEPTH = 3  # at most this many operators per candidate
+ATTEMPTS_PER_SLOT = 40
+ATTEMPTS_PER_DEPTH = 8  # failed attempts before a slot tries one more operator
+EXHAUSTED_AFTER = 3  # consecutive failed slots after which a task leaves the rotation
+PREFER_CORRECT = 0.75  # chance of drawing a parent labelled ``correct`` when there is one
+PROGRESS_EVERY = 250
+CARRIED_KEYS = ("broken_code", "traceback")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _Seed:
+    sample: dict
+    parent_id: str
+    label: str | None
+
+
+@dataclass
+class _TaskPool:
+    seeds: list[_Seed]
+    slots: int = 0
+    failures: int = 0
+    # seed index -> operators known not to apply to that seed itself
+    inapplicable: dict[int, set[str]] = field(default_factory=dict)
+
+
+def _kind_of_slot(k: int) -> str:
+    """Deterministic 55/45 interleave: slot ``k`` of a task is a mutation or a rewrite."""
+    share = 1.0 - REWRITE_SHARE
+    return "mutation" if int((k + 1) * share) > int(k * share) else "rewrite"
+
+
+def generate_batch(
+    seed_samples: list[dict],
+    target: int,
+    seed: int,
+    *,
+    labels: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    progress_every: int = PROGRESS_EVERY,
+) -> list[dict]:
+    """Derive up to ``target`` new, distinct candidates from ``seed_samples``.
+
+    ``labels`` (sample id → ``correct``/``broken``/``hacking``) is optional: when given,
+    parents labelled ``correct`` are preferred and each candidate records ``parent_label``.
+    Returns fewer than ``target`` only when the seeds cannot yield that many distinct
+    programs even with chains of :data:`MAX_DEPTH` operators.
+    """
+    rng = random.Random(seed)
+    pools: dict[str, _TaskPool] = {}
+    seen: set[tuple[str, str]] = set()
+    for sample in seed_samples:
+        task_id, code = sample.get("task_id"), sample.get("code")
+        if not isinstance(task_id, str) or not isinstance(code, str):
+            continue
+        norm = normalize(code)
+        if norm is None or not _compiles(code):
+            continue  # a seed that does not compile cannot yield a compiling candidate
+        parent_id = sample.get("sample_id")
+        if not isinstance(parent_id, str) or not parent_id:
+            parent_id = default_sample_id(task_id, code)
+        label = (labels or {}).get(parent_id) or sample.get("label")
+        if (task_id, norm) in seen:
+            continue
+        seen.add((task_id, norm))
+        pools.setdefault(task_id, _TaskPool([])).seeds.append(_Seed(sample, parent_id, label))
+
+    out: list[dict] = []
+    active = sorted(pools)
+    while len(out) < target and active:
+        for task_id in list(active):
+            if len(out) >= target:
+                break
+            pool = pools[task_id]
+            kind = _kind_of_slot(pool.slots)
+            record = _make_candidate(task_id, pool, kind, rng, seen, seed, len(out))
+            if record is None:  # this kind is used up for now: let the other kind fill the slot
+                other = "rewrite" if kind == "mutation" else "mutation"
+                record = _make_candidate(task_id, pool, other, rng, seen, seed, len(out))
+            if record is None:
+                pool.failures += 1
+                if pool.failures >= EXHAUSTED_AFTER:
+                    active.remove(task_id)
+                continue
+            pool.failures = 0
+            pool.slots += 1
+            out.append(record)
+            if progress is not None and (len(out) % progress_every == 0 or len(out) == target):
+                progress(len(out), target)
+    return out
+
+
+def _compiles(code: str) -> bool:
+    try:
+        compile(code, "<candidate>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _pick_parent(pool: _TaskPool, rng: random.Random) -> int:
+    correct = [i for i, s in enumerate(pool.seeds) if s.label == "correct"]
+    if correct and rng.random() < PREFER_CORRECT:
+        return rng.choice(correct)
+    return rng.randrange(len(pool.seeds))
+
+
+def _make_candidate(
+    task_id: str,
+    pool: _TaskPool,
+    kind: str,
+    rng: random.Random,
+    seen: set[tuple[str, str]],
+    seed: int,
+    index: int,
+) -> dict | None:
+    """One new candidate of ``kind`` for ``task_id``, or None when none was found.
+
+    Operators are chained on one parsed tree (unparsed once at the end). The chain length
+    is drawn (mostly one operator) and grows by one every :data:`ATTEMPTS_PER_DEPTH` failed
+    attempts, so seeds whose single-operator variants are used up get 2-3 operator combos.
+    """
+    weights = (0.5, 0.35, 0.15) if kind == "rewrite" else (0.6, 0.3, 0.1)
+    base = rng.choices((1, 2, 3), weights=weights)[0]
+    for attempt in range(ATTEMPTS_PER_SLOT):
+        depth = min(MAX_DEPTH, base + attempt // ATTEMPTS_PER_DEPTH)
+        parent_index = _pick_parent(pool, rng)
+        parent = pool.seeds[parent_index]
+        tree = ast.parse(parent.sample["code"])
+        skip = pool.inapplicable.setdefault(parent_index, set())
+        operators: list[str] = []
+        detail = None
+        if kind == "mutation":
+            for name in rng.sample(list(TREE_MUTATIONS), len(TREE_MUTATIONS)):
+                if name in skip:
+                    continue
+                edit = TREE_MUTATIONS[name](tree, rng)
+                if edit is None:
+                    skip.add(name)
+                    continue
+                detail = edit[1]
+                operators.append(f"mutation:{name}")
+                break
+            else:
+                continue  # no mutation applies to this parent
+        for name in rng.sample(CONTENT_REWRITES, len(CONTENT_REWRITES)):
+            if len(operators) >= depth:
+                break
+            at_seed = not operators  # the tree is still the parent's: cache what does not apply
+            if at_seed and name in skip:
+                continue
+            if TREE_REWRITES[name](tree, rng):
+                operators.append(f"rewrite:{name}")
+            elif at_seed:
+                skip.add(name)
+        if not operators:
+            continue
+        try:
+            code = render(tree)
+        except (ValueError, RecursionError):
+            continue
+        norm = code[:-1]  # render() is ast.unparse + newline: already normalized
+        if (task_id, norm) in seen or not _compiles(code):
+            continue
+        seen.add((task_id, norm))
+        return _record(task_id, code, parent, operators, detail, seed, index)
+    return None
+
+
+def _record(
+    task_id: str, code: str, parent: _Seed, operators: list[str], detail: str | None, seed: int, index: int
+) -> dict:
+    kind = "mutation" if operators[0].startswith("mutation:") else "rewrite"
+    ops = "+".join(op.split(":", 1)[1] for op in operators)
+    digest = hashlib.sha256(f"{task_id}\0{code}".encode()).hexdigest()[:8]
+    record: dict = {
+        "task_id": task_id,
+        "code": code,
+        "sample_id": f"gen-{seed}-{index:05d}-{digest}",
+        "origin": f"{kind}:{ops}",
+        "parent_id": parent.parent_id,
+        "operators": operators,
+    }
+    if detail is not None:
+        record["mutation_detail"] = detail
+    if parent.label is not None:
+        record["parent_label"] = parent.label
+    for key in CARRIED_KEYS:
+        if key in parent.sample:
+            record[key] = parent.sample[key]
+    return record
+
+
+# ---------------------------------------------------------------------------- I/O and CLI
+
+
+def read_corpus(corpus: Path) -> tuple[list[dict], int]:
+    """All raw samples of ``corpus/*.jsonl`` (sorted by file name), and the bad line count."""
+    samples: list[dict] = []
+    bad = 0
+    for path in sorted(corpus.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    bad += 1
+                    continue
+                if (
+                    isinstance(record, dict)
+                    and isinstance(record.get("task_id"), str)
+                    and isinstance(record.get("code"), str)
+                ):
+                    samples.append(record)
+                else:
+                    bad += 1
+    return samples, bad
+
+
+def read_labels(labels_dir: Path | None) -> dict[str, str]:
+    """``sample_id → label`` from ``labels_dir/*.jsonl`` (missing folder: empty)."""
+    labels: dict[str, str] = {}
+    if labels_dir is None or not labels_dir.is_dir():
+        return labels
+    for path in sorted(labels_dir.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("sample_id"), str):
+                    label = record.get("label")
+                    if isinstance(label, str):
+                        labels[record["sample_id"]] = label
+    return labels
+
+
+def write_jsonl_atomic(path: Path, records: Iterable[Mapping]) -> int:
+    """Write ``records`` as JSONL to ``path`` all-or-nothing (temp file + ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return count
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``dpo-assets generate``."""
+    parser.add_argument(
+        "--corpus", type=Path, default=None, help="folder of seed JSONL (default data/bundled)"
+    )
+    parser.add_argument(
+        "--labels", type=Path, default=None, help="labels folder (default: beside the corpus)"
+    )
+    parser.add_argument("--count", type=int, default=2000, help="candidates to generate (default 2000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", type=Path, required=True, help="output JSONL file")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dpo-assets generate``: 0 on success, 1 if short of ``--count``, 2 on bad input."""
+    corpus: Path = args.corpus if args.corpus is not None else paths.bundled_dir()
+    if not corpus.is_dir():
+        print(f"generate: corpus folder {corpus} does not exist", file=sys.stderr)
+        return 2
+    if args.count < 0:
+        print("generate: --count must be >= 0", file=sys.stderr)
+        return 2
+    labels_dir = args.labels
+    if labels_dir is None:
+        labels_dir = paths.labels_dir() if args.corpus is None else corpus.parent / "labels"
+    samples, bad = read_corpus(corpus)
+    if bad:
+        print(f"generate: skipped {bad} unreadable corpus line(s)", file=sys.stderr)
+    if not samples:
+        print(f"generate: no samples in {corpus}", file=sys.stderr)
+        return 2
+    labels = read_labels(labels_dir)
+
+    def report(done: int, target: int) -> None:
+        print(f"generate: {done}/{target} candidates", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    batch = generate_batch(samples, args.count, args.seed, labels=labels, progress=report)
+    try:
+        write_jsonl_atomic(args.out, batch)
+    except OSError as exc:
+        print(f"generate: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 2
+    mutations = sum(1 for r in batch if r["origin"].startswith("mutation:"))
+    tasks = len({r["task_id"] for r in batch})
+    print(
+        f"generate: wrote {len(batch)} candidates ({len(batch) - mutations} rewrites, {mutations} mutations, "
+        f"{tasks} tasks) from {len(samples)} seeds to {args.out} in {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
+    if len(batch) < args.count:
+        print(f"generate: only {len(batch)} distinct candidates of {args.count} requested", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m dpo_assets.corpus.generate``)."""
+    parser = argparse.ArgumentParser(prog="dpo-assets generate", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
