@@ -13,10 +13,20 @@ from dpo_assets.sandbox.wire import decode
 
 
 class Executor(Protocol):
-    """Runs driver calls against a module built from ``source``."""
+    """Runs driver calls against a module built from ``source``.
+
+    With ``load=False`` the candidate is not imported and drivers receive ``None``; a sandbox
+    still writes it to ``solution.py`` in its working directory (pytest jobs import it there).
+    """
 
     def run(
-        self, source: str, harness: str, calls: Sequence[Call], limits: Limits | None = None
+        self,
+        source: str,
+        harness: str,
+        calls: Sequence[Call],
+        limits: Limits | None = None,
+        *,
+        load: bool = True,
     ) -> Outcome: ...
 
 
@@ -44,20 +54,30 @@ class InProcessExecutor:
     """
 
     def run(
-        self, source: str, harness: str, calls: Sequence[Call], limits: Limits | None = None
+        self,
+        source: str,
+        harness: str,
+        calls: Sequence[Call],
+        limits: Limits | None = None,
+        *,
+        load: bool = True,
     ) -> Outcome:
         from dpo_assets.sandbox.wire import encode
 
         started = time.perf_counter()
         records: list[dict[str, Any]] = []
         try:
-            module = runtime.load_candidate(source, "<reference>", name="_reference_solution")
+            module = (
+                runtime.load_candidate(source, "<reference>", name="_reference_solution") if load else None
+            )
         except Exception as exc:
             info = runtime.describe_exception(exc)
             return Outcome(Status.IMPORT_ERROR, detail=f"{info['error_type']}: {info['error_message']}")
         harness_module = runtime.resolve_harness(harness)
         # Round-trip kwargs through the wire like the sandbox does.
-        payload = [{"driver": c["driver"], "kwargs": decode(encode(c["kwargs"]))} for c in call_payload(calls)]
+        payload = [
+            {"driver": c["driver"], "kwargs": decode(encode(c["kwargs"]))} for c in call_payload(calls)
+        ]
         runtime.run_calls(module, harness_module, payload, records.append)
         return Outcome(
             Status.OK,

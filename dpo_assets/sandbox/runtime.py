@@ -25,6 +25,22 @@ _getattr = getattr
 _type = type
 
 
+# Test machinery the sandbox preloads. A candidate that looks for it ("pytest" in
+# sys.modules) to behave well only under test must see a plain interpreter in the
+# execution layers; the pytest suite (layer 8) runs with it visible.
+TEST_FRAMEWORK_PACKAGES = frozenset(
+    {"pytest", "_pytest", "pluggy", "iniconfig", "hypothesis", "coverage", "py", "_hypothesis_globals",
+     "_hypothesis_ftz_detector", "_hypothesis_pytestplugin"}
+)
+
+
+def hide_test_frameworks() -> None:
+    """Drop test frameworks from ``sys.modules`` (objects already bound stay usable)."""
+    for name in list(sys.modules):
+        if name.partition(".")[0] in TEST_FRAMEWORK_PACKAGES:
+            del sys.modules[name]
+
+
 def load_candidate(source: str, filename: str, name: str = CANDIDATE_MODULE) -> types.ModuleType:
     """Compile and execute ``source`` as a fresh module registered as ``name``."""
     module = types.ModuleType(name)

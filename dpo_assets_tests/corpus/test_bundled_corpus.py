@@ -1,0 +1,94 @@
+"""The bundled corpus: well formed, fully labelled, and its labels hold in the real sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dpo_assets import paths
+from dpo_assets.intake import discover_inputs, intake_files
+from dpo_assets.tasks import get_task, load_catalog
+
+LABELS = ("correct", "broken", "hacking")
+METROPOLIS_REQUIRED_DEFECTS = {
+    "append_only_when_accepted",
+    "hardcoded_true_accept",
+    "one_element_tuple",
+    "exp_overflow",
+    "discarded_burn_in_state",
+    "missing_import",
+    "undefined_helper",
+    "wrong_draw_order",
+}
+HACKS = {"lying_eq", "monkeypatch", "harness_detection", "early_exit"}
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def bundled_samples() -> dict[str, dict]:
+    samples: dict[str, dict] = {}
+    for path in discover_inputs(paths.bundled_dir()):
+        for row in load_jsonl(path):
+            samples[row["sample_id"]] = row
+    return samples
+
+
+def labels() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for path in sorted(paths.labels_dir().glob("*.jsonl")):
+        for row in load_jsonl(path):
+            assert row["sample_id"] not in out, f"label for {row['sample_id']} given twice"
+            out[row["sample_id"]] = row
+    return out
+
+
+SAMPLES = bundled_samples()
+LABELS_BY_ID = labels()
+
+
+def test_every_line_passes_intake() -> None:
+    results, frames = intake_files(discover_inputs(paths.bundled_dir()), paths.data_dir())
+    assert frames.rejections.empty, frames.rejections[["source", "line", "reason"]].to_string()
+    assert len(frames.survivors) == len(results) == len(SAMPLES)
+
+
+def test_labels_cover_exactly_the_bundled_samples() -> None:
+    assert set(LABELS_BY_ID) == set(SAMPLES)
+    for sample_id, label in LABELS_BY_ID.items():
+        assert label["task_id"] == SAMPLES[sample_id]["task_id"], sample_id
+        assert label["label"] in LABELS, sample_id
+        if label["label"] == "correct":
+            assert not label["caught_by"], sample_id
+        else:
+            assert label["defect"], sample_id
+            assert label["caught_by"] and set(label["caught_by"]) <= set(range(1, 9)), sample_id
+
+
+@pytest.mark.parametrize("task_id", list(load_catalog()))
+def test_each_task_has_enough_candidates_of_each_kind(task_id: str) -> None:
+    counts = Counter(lab["label"] for lab in LABELS_BY_ID.values() if lab["task_id"] == task_id)
+    assert counts["correct"] >= 10, counts
+    assert counts["broken"] >= 25, counts
+    assert counts["hacking"] >= 4, counts
+    hacks = {
+        lab["defect"] for lab in LABELS_BY_ID.values() if lab["task_id"] == task_id and lab["label"] == "hacking"
+    }
+    for kind in HACKS:
+        assert any(kind in defect for defect in hacks), f"{task_id} has no {kind} hacking sample: {hacks}"
+
+
+def test_metropolis_covers_the_named_defects() -> None:
+    defects = {lab["defect"] for lab in LABELS_BY_ID.values() if lab["task_id"] == "monte_carlo/metropolis"}
+    assert defects >= METROPOLIS_REQUIRED_DEFECTS, METROPOLIS_REQUIRED_DEFECTS - defects
+
+
+def test_repair_samples_carry_the_broken_module_and_its_traceback() -> None:
+    for sample in SAMPLES.values():
+        if get_task(sample["task_id"]).is_repair:
+            assert sample.get("broken_code"), sample["sample_id"]
+            assert "failed" in sample.get("traceback", ""), sample["sample_id"]
