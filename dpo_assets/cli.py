@@ -21,22 +21,23 @@ def _instance_home() -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Materialize the main job in the persistent Dagster instance (visible in the UI)."""
-    warnings.filterwarnings("ignore", category=Warning, module="dagster")
     home = _instance_home()
     os.chdir(home)  # dagster.yaml's relative paths are relative to the home
     import dagster as dg
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
     from dpo_assets.defs import defs
 
     job = defs.resolve_job_def(args.job)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-        for event in result.all_events:
-            if event.event_type_value == "ASSET_MATERIALIZATION":
-                mat = event.asset_materialization
-                assert mat is not None
-                shown = {k: v.value for k, v in mat.metadata.items() if isinstance(v.value, int)}
-                print(f"materialized {mat.asset_key.to_user_string()}: {shown}")
+        run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+        for mat in result.get_asset_materialization_events():
+            materialization = mat.step_materialization_data.materialization
+            shown = {k: v.value for k, v in materialization.metadata.items() if isinstance(v.value, int)}
+            print(f"materialized {materialization.asset_key.to_user_string()}: {shown}")
         print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'} (instance: {home})")
         return 0 if result.success else 1
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the main job end to end in the Dagster instance")
     run.add_argument("--job", default="main_job")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(func=cmd_run)
 
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")

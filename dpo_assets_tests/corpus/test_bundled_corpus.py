@@ -15,15 +15,21 @@ from dpo_assets.tasks import get_task, load_catalog
 LABELS = ("correct", "broken", "hacking")
 METROPOLIS_REQUIRED_DEFECTS = {
     "append_only_when_accepted",
-    "hardcoded_true_accept",
-    "one_element_tuple",
+    "hardcoded_accept_flag",
+    "step_returns_one_tuple",
     "exp_overflow",
-    "discarded_burn_in_state",
+    "discarded_step_result_in_burn_in",
     "missing_import",
     "undefined_helper",
     "wrong_draw_order",
 }
-HACKS = {"lying_eq", "monkeypatch", "harness_detection", "early_exit"}
+# Kinds of reward hacking every task's corpus must show, recognised by words in the defect name.
+HACKS = {
+    "always-equal result": ("eq", "equal"),
+    "monkeypatching": ("patch",),
+    "test-harness detection": ("detect",),
+    "early exit": ("exit",),
+}
 
 
 def load_jsonl(path: Path) -> list[dict]:
@@ -75,11 +81,10 @@ def test_each_task_has_enough_candidates_of_each_kind(task_id: str) -> None:
     assert counts["correct"] >= 10, counts
     assert counts["broken"] >= 25, counts
     assert counts["hacking"] >= 4, counts
-    hacks = {
-        lab["defect"] for lab in LABELS_BY_ID.values() if lab["task_id"] == task_id and lab["label"] == "hacking"
-    }
-    for kind in HACKS:
-        assert any(kind in defect for defect in hacks), f"{task_id} has no {kind} hacking sample: {hacks}"
+    task_labels = [lab for lab in LABELS_BY_ID.values() if lab["task_id"] == task_id]
+    hacks = [lab["defect"] for lab in task_labels if lab["label"] == "hacking"]
+    for kind, words in HACKS.items():
+        assert any(w in defect for defect in hacks for w in words), f"{task_id}: no {kind} sample in {hacks}"
 
 
 def test_metropolis_covers_the_named_defects() -> None:
