@@ -665,6 +665,7 @@ def preload() -> list[str]:
     failures.extend(_warm_up_pytest())
     if threading.active_count() > 1:  # fork() would copy their locks, not the threads
         failures.append(f"{threading.active_count() - 1} stray thread(s) after preloading")
+    runtime.snapshot_exception_classes()  # everything preloaded is trusted, candidates are not
     gc.collect()
     gc.freeze()  # children then never touch (copy) the preloaded objects' pages for GC
     return failures

@@ -23,6 +23,37 @@ CANDIDATE_MODULE = "solution"
 _perf_counter = time.perf_counter
 _getattr = getattr
 _type = type
+_str = str
+_id = id
+_issubclass = issubclass
+_isinstance = isinstance
+_MRO = type.__dict__["__mro__"]  # slot descriptors: a metaclass cannot override these
+_QUALNAME = type.__dict__["__qualname__"]
+
+# Exception classes of trusted modules, by identity -> "module.QualName". A class the
+# candidate defines (even one that sets __module__ = "builtins" and __qualname__ =
+# "ValueError") is not in here and is reported as "candidate:<name>".
+_TRUSTED_EXCEPTIONS: dict[int, tuple[type, str]] = {}
+
+
+def snapshot_exception_classes() -> int:
+    """Register every exception class of the modules loaded now as trusted; returns the count."""
+    for module in list(sys.modules.values()):
+        namespace = _getattr(module, "__dict__", None)
+        if not _isinstance(namespace, dict):
+            continue
+        for obj in list(namespace.values()):
+            if _isinstance(obj, type) and _issubclass(obj, BaseException):
+                _TRUSTED_EXCEPTIONS[_id(obj)] = (obj, f"{obj.__module__}.{obj.__qualname__}")
+    return len(_TRUSTED_EXCEPTIONS)
+
+
+def exception_class_name(cls: type) -> str:
+    """The trusted qualified name of ``cls``, or ``candidate:<name>`` for unknown classes."""
+    entry = _TRUSTED_EXCEPTIONS.get(_id(cls))
+    if entry is not None and entry[0] is cls:
+        return entry[1]
+    return "candidate:" + _QUALNAME.__get__(cls)
 
 
 # Test machinery the sandbox preloads. A candidate that looks for it ("pytest" in
@@ -54,9 +85,11 @@ def load_candidate(source: str, filename: str, name: str = CANDIDATE_MODULE) -> 
 def describe_exception(exc: BaseException) -> dict[str, Any]:
     """Plain-data account of an exception: qualified type, MRO names, message."""
     cls = _type(exc)
-    mro = [f"{c.__module__}.{c.__qualname__}" for c in cls.__mro__]
+    mro = [exception_class_name(c) for c in _MRO.__get__(cls)]
     try:
-        message = str(exc)
+        message = _str(exc)
+        if _type(message) is not _str:
+            message = "<unprintable exception>"
     except BaseException:  # a hostile __str__
         message = "<unprintable exception>"
     return {"error_type": mro[0], "error_mro": mro, "error_message": message[:2000]}
@@ -88,3 +121,6 @@ def run_calls(
                 record["error_message"] = "result could not be transferred: " + record["error_message"]
         record["seconds"] = _perf_counter() - started
         emit(record)
+
+
+snapshot_exception_classes()

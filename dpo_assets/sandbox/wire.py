@@ -16,6 +16,17 @@ from typing import Any
 
 import numpy as np
 
+# Everything the encoder relies on is bound here, at import, before any candidate runs:
+# a candidate that rebinds ``builtins.type`` or ``math.isnan`` cannot change how its
+# results are classified.
+_type, _abs, _all, _int, _list = type, abs, all, int, list
+_NONE_T, _BOOL, _INT, _FLOAT, _COMPLEX, _STR = type(None), bool, int, float, complex, str
+_LIST, _TUPLE, _DICT, _NDARRAY = list, tuple, dict, np.ndarray
+_isnan, _isinf = math.isnan, math.isinf
+_BIG = 2**63
+# numpy's own scalar types, by identity (a candidate's np.generic subclass is not one).
+_NP_SCALARS = {id(t): t for t in np.sctypeDict.values() if issubclass(t, np.generic)}
+
 MAX_DEPTH = 24
 MAX_ITEMS = 200_000
 _REPR_LIMIT = 200
@@ -45,8 +56,11 @@ class WireError(ValueError):
 
 
 def _type_name(obj: object) -> str:
-    cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
+    cls = _type(obj)
+    module, name = cls.__module__, cls.__qualname__
+    module = module if _type(module) is _STR else "?"
+    name = name if _type(name) is _STR else "?"
+    return module + "." + name
 
 
 def _safe_repr(obj: object) -> str:
@@ -57,10 +71,12 @@ def _safe_repr(obj: object) -> str:
     return text[:_REPR_LIMIT]
 
 
+
+
 def _float(x: float) -> Any:
-    if math.isnan(x):
+    if _isnan(x):
         return {"$f": "nan"}
-    if math.isinf(x):
+    if _isinf(x):
         return {"$f": "inf" if x > 0 else "-inf"}
     return x
 
@@ -77,36 +93,35 @@ def _encode(obj: Any, depth: int, budget: list[int]) -> Any:
         raise WireError("value too large to transfer")
     if depth > MAX_DEPTH:
         raise WireError("value nested too deeply to transfer")
-    t = type(obj)
-    if obj is None or t is bool or t is str:
+    t = _type(obj)
+    if t is _NONE_T or t is _BOOL or t is _STR:
         return obj
-    if t is int:
-        if abs(obj) > 2**63:
-            return {"$int": str(obj)}
+    if t is _INT:
+        if _abs(obj) > _BIG:
+            return {"$int": _INT.__repr__(obj)}
         return obj
-    if t is float:
+    if t is _FLOAT:
         return _float(obj)
-    if t is complex:
+    if t is _COMPLEX:
         return {"$c": [_float(obj.real), _float(obj.imag)]}
-    if t is list:
-        return [_encode(x, depth + 1, budget) for x in obj]
-    if t is tuple:
+    if t is _LIST:
+        return [_encode(x, depth + 1, budget) for x in _LIST.copy(obj)]
+    if t is _TUPLE:
         return {"$t": [_encode(x, depth + 1, budget) for x in obj]}
-    if t is dict:
-        if all(type(k) is str for k in obj):
-            return {"$d": {k: _encode(v, depth + 1, budget) for k, v in obj.items()}}
-        pairs = [[_encode(k, depth + 1, budget), _encode(v, depth + 1, budget)] for k, v in obj.items()]
-        return {"$D": pairs}
-    if t is np.ndarray:
+    if t is _DICT:
+        items = _list(_DICT.items(obj))
+        if _all(_type(k) is _STR for k, _ in items):
+            return {"$d": {k: _encode(v, depth + 1, budget) for k, v in items}}
+        return {"$D": [[_encode(k, depth + 1, budget), _encode(v, depth + 1, budget)] for k, v in items]}
+    if t is _NDARRAY:
         if obj.dtype.kind not in "biufc":
             return _foreign(obj)
-        budget[0] -= int(obj.size)
+        budget[0] -= _int(obj.size)
         if budget[0] < 0:
             raise WireError("array too large to transfer")
-        flat = obj.ravel().tolist()
-        data = [_encode(x, depth + 1, budget) for x in flat]
-        return {"$nd": {"dtype": obj.dtype.str, "shape": list(obj.shape), "data": data}}
-    if isinstance(obj, np.generic) and t.__module__ == "numpy" and obj.dtype.kind in "biufc":
+        data = [_encode(x, depth + 1, budget) for x in obj.ravel().tolist()]
+        return {"$nd": {"dtype": obj.dtype.str, "shape": _list(obj.shape), "data": data}}
+    if _NP_SCALARS.get(id(t)) is t and obj.dtype.kind in "biufc":
         return {"$np": {"type": _type_name(obj), "value": _encode(obj.item(), depth + 1, budget)}}
     return _foreign(obj)
 

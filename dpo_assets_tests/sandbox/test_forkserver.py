@@ -501,3 +501,41 @@ def test_candidate_cannot_see_the_test_frameworks(sandbox: ForkServerSandbox) ->
     out = run(sandbox, source)
     assert out.status is Status.OK, out.describe()
     assert out.observations[0].value == []
+
+
+def test_builtin_rebinding_cannot_launder_results(sandbox: ForkServerSandbox) -> None:
+    """Rebinding builtins.type (so numpy floats look like floats) does not fool the wire."""
+    source = """
+        import builtins
+        import numpy as np
+        _real_type = builtins.type
+        def fake_type(obj, *rest):
+            return float if not rest and isinstance(obj, np.floating) else _real_type(obj, *rest)
+        builtins.type = fake_type
+        def f():
+            return [np.float64(1.5)]
+    """
+    out = run(sandbox, source)
+    assert out.status is Status.OK, out.describe()
+    (item,) = out.observations[0].value
+    assert isinstance(item, Foreign) and item.type_name == "numpy.float64"
+
+
+def test_fake_builtin_exception_is_not_taken_for_the_real_one(sandbox: ForkServerSandbox) -> None:
+    source = """
+        class Fake(Exception):
+            pass
+        Fake.__module__ = "builtins"
+        Fake.__qualname__ = "ValueError"
+        def f():
+            raise Fake("looks like a ValueError")
+        def g():
+            class Real(ValueError):
+                pass
+            raise Real("a genuine subclass")
+    """
+    out = run(sandbox, source, call("f"), call("g"))
+    fake, real = out.observations
+    assert not fake.raised_subclass_of("builtins.ValueError")
+    assert fake.error_type == "candidate:ValueError"
+    assert real.raised_subclass_of("builtins.ValueError")
