@@ -11,7 +11,7 @@ from dpo_assets import paths
 from dpo_assets.sandbox.executor import Executor
 from dpo_assets.sandbox.pytest_runner import run_suite
 from dpo_assets.storage import atomic_text
-from dpo_assets.tasks import Task, get_task
+from dpo_assets.tasks import Task, get_task, load_catalog
 
 
 class TracebackError(RuntimeError):
@@ -52,6 +52,19 @@ def refresh_file(executor: Executor, path: Path, check_only: bool = False) -> tu
     return repair, changed
 
 
+def refresh_unit(executor: Executor, task: Task, check_only: bool = False) -> bool:
+    """Recompute a repair task's ``broken_traceback.txt``; True when it changed."""
+    if not task.is_repair or task.broken_source is None:
+        return False
+    fresh = suite_traceback(executor, task, task.broken_source)
+    if task.broken_traceback == fresh:
+        return False
+    if not check_only:
+        with atomic_text(task.unit_dir / "broken_traceback.txt") as handle:
+            handle.write(fresh)
+    return True
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--corpus", type=Path, default=None, help="folder of raw-sample JSONL (default: the bundled corpus)"
@@ -65,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
     folder = args.corpus or paths.bundled_dir()
     executor = get_sandbox()
     stale = 0
+    for task in load_catalog().values():
+        if refresh_unit(executor, task, check_only=args.check):
+            verb = "stale" if args.check else "updated"
+            print(f"{task.task_id}: broken_traceback.txt {verb}", file=sys.stderr)
+            stale += 1
     for path in sorted(folder.glob("*.jsonl")):
         repair, changed = refresh_file(executor, path, check_only=args.check)
         if repair:

@@ -42,6 +42,7 @@ PYTEST_ARGS = (
     "console_output_style=classic",
     SUITE_FILE,
 )
+_ADDRESS = re.compile(r"\bat 0x[0-9a-f]+\b")  # "<generator object ... at 0x7f...>"
 _TIMING = re.compile(r" in \d+(?:\.\d+)?s(?: \(\d+:\d{2}:\d{2}\))?(?=(?: =+)?$)", re.MULTILINE)
 
 settings.register_profile(
@@ -105,8 +106,9 @@ def _path_prefixes(directory: str) -> list[str]:
 
 
 def normalise_output(text: str, directory: str) -> str:
-    """Drop run times and machine-specific directories from pytest's report."""
+    """Drop run times, memory addresses and machine-specific directories from pytest's report."""
     text = _TIMING.sub("", text)
+    text = _ADDRESS.sub("at 0x…", text)
     for prefix in _path_prefixes(directory):
         text = text.replace(prefix, "")
     if len(text) > MAX_OUTPUT_CHARS:

@@ -1,0 +1,187 @@
+"""Task unit numerical_linear_algebra/cholesky: the reference passes its material, defects are caught."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dpo_assets.gate import engine
+from dpo_assets.sandbox.executor import InProcessExecutor
+from dpo_assets.sandbox.outcome import Observation
+from dpo_assets.tasks import get_task
+from dpo_assets.tasks.numerical_linear_algebra import cholesky as unit
+from dpo_assets.tasks.numerical_linear_algebra.cholesky import material
+
+TASK_ID = "numerical_linear_algebra/cholesky"
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = ROOT / "data" / "bundled" / "numerical_linear_algebra__cholesky.jsonl"
+LABELS = ROOT / "data" / "labels" / "numerical_linear_algebra__cholesky.jsonl"
+
+
+@pytest.fixture(scope="module")
+def task():
+    return get_task(TASK_ID)
+
+
+def _samples() -> dict[str, dict]:
+    return {s["sample_id"]: s for s in map(json.loads, BUNDLED.read_text(encoding="utf-8").splitlines())}
+
+
+def _labels() -> list[dict]:
+    return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
+
+
+def _code_for(defect: str) -> str:
+    samples = _samples()
+    (label,) = [lab for lab in _labels() if lab["defect"] == defect]
+    return samples[label["sample_id"]]["code"]
+
+
+def _violations(task, source: str, category: str) -> list[str]:
+    ex = InProcessExecutor()
+    if category == "differential":
+        found = engine.run_differential(ex, task, source, task.differential)
+    elif category == "properties":
+        found = engine.run_properties(ex, task, source, task.properties)
+    else:
+        found = engine.run_cases(ex, task, source, getattr(task, category))
+    return [v.line() for v in found]
+
+
+@pytest.mark.parametrize("category", ["invariants", "differential", "properties", "fuzz", "edge"])
+def test_reference_passes_material(task, category):
+    assert _violations(task, task.reference_source, category) == []
+
+
+def test_material_is_populated(task):
+    assert len(task.invariants) >= 5
+    assert len(task.differential) >= 8
+    assert len(task.properties) >= 2
+    assert len(task.fuzz) >= 20
+    assert len(task.edge) >= 10
+    assert [s.name for s in task.semantic.functions] == ["cholesky"]
+
+
+def test_reference_passes_its_suite(tmp_path, task):
+    shutil.copy(task.unit_dir / "reference.py", tmp_path / "solution.py")
+    shutil.copy(task.unit_dir / "suite.py", tmp_path / "test_suite.py")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suite.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+@pytest.mark.parametrize("index", range(len(unit.DIFF_MATRICES)))
+def test_differential_matrices_are_exactly_symmetric_and_well_conditioned(index):
+    A, _ = unit.DIFF_MATRICES[index]
+    M = np.array(A, dtype=float)
+    assert np.array_equal(M, M.T)
+    assert np.linalg.cond(M) < 1e4
+
+
+def test_hilbert_12_is_numerically_definite():
+    H = np.array(unit._hilbert(12))
+    L = np.zeros((12, 12))
+    pivots = []
+    for j in range(12):
+        d = H[j, j] - L[j, :j] @ L[j, :j]
+        pivots.append(d)
+        L[j, j] = np.sqrt(d)
+        L[j + 1 :, j] = (H[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
+    assert min(pivots) > 1e-14  # ~9e-14, two orders above the rounding noise
+
+
+def test_symmetry_fuzz_cases_sit_clearly_on_their_side():
+    tol = material.SYMMETRY_RTOL
+    for A, inside in [
+        (unit._perturbed(unit._SPD3, 1, 0, 3e-11), True),
+        (unit._perturbed(unit._SPD3_BIG, 2, 1, 3e-5), True),
+        (unit._perturbed(unit._SPD3_SMALL, 2, 0, 3e-11), True),
+        (unit._perturbed(unit._SPD3, 0, 2, 1e-9), False),
+        (unit._perturbed(unit._SPD3_SMALL, 1, 0, 5e-10), False),
+    ]:
+        M = np.array(A)
+        ratio = np.max(np.abs(M - M.T)) / (tol * max(1.0, np.max(np.abs(M))))
+        assert (ratio < 0.5) if inside else (ratio > 2.0)
+
+
+def test_definiteness_property_accepts_either_answer_only_when_borderline():
+    semidefinite = {"A": [[1, 1], [1, 1]], "kind": "list"}
+    raised = Observation(error_type="builtins.ValueError", error_mro=("builtins.ValueError",))
+    other = Observation(error_type="builtins.ZeroDivisionError", error_mro=("builtins.ZeroDivisionError",))
+    assert material.property_definiteness(semidefinite, raised) is None
+    assert material.property_definiteness(semidefinite, other) is not None
+    indefinite = {"A": [[1, 2], [2, 1]], "kind": "list"}
+    returned = Observation(value={"result": np.eye(2), "input_after": [[1, 2], [2, 1]]})
+    assert material.property_definiteness(indefinite, returned) is not None
+
+
+@pytest.mark.parametrize(
+    "defect,category",
+    [
+        ("returns_upper_triangular", "invariants"),
+        ("mutates_input", "invariants"),
+        ("returns_nested_list", "invariants"),
+        ("keeps_integer_dtype", "invariants"),
+        ("float32_result", "invariants"),
+        ("upper_part_not_zeroed", "invariants"),
+        ("inner_sum_off_by_one", "invariants"),
+        ("diagonal_ignores_previous_columns", "invariants"),
+        ("off_diagonal_divides_by_a_diagonal", "invariants"),
+        ("abs_hides_negative_pivot", "fuzz"),
+        ("sqrt_of_negative_gives_nan", "fuzz"),
+        ("semidefinite_accepted_strict_less", "fuzz"),
+        ("relies_on_math_sqrt_domain_error", "fuzz"),
+        ("no_symmetry_check", "fuzz"),
+        ("symmetry_check_exact", "fuzz"),
+        ("symmetry_check_allclose_too_loose", "fuzz"),
+        ("symmetry_tolerance_unscaled", "fuzz"),
+        ("symmetry_tolerance_relative_only", "fuzz"),
+        ("empty_matrix_not_rejected", "fuzz"),
+        ("no_square_check", "fuzz"),
+        ("typeerror_on_non_2d_input", "fuzz"),
+        ("delegates_without_symmetry_check", "fuzz"),
+        ("pd_check_via_determinant", "fuzz"),
+        ("pd_check_first_pivot_only", "fuzz"),
+        ("zero_pivot_not_rejected", "fuzz"),
+        ("pd_absolute_threshold", "edge"),
+        ("sylvester_determinants_underflow", "edge"),
+        ("abs_hides_negative_pivot", "properties"),
+    ],
+)
+def test_material_rejects_defect(task, defect, category):
+    assert _violations(task, _code_for(defect), category), f"{category} accepted {defect}"
+
+
+def test_corpus_and_labels_agree():
+    samples = _samples()
+    labels = _labels()
+    assert [lab["sample_id"] for lab in labels] == list(samples)
+    counts = {kind: sum(lab["label"] == kind for lab in labels) for kind in ("correct", "broken", "hacking")}
+    assert counts["correct"] >= 10 and counts["broken"] >= 25 and counts["hacking"] >= 5
+    for lab in labels:
+        assert lab["task_id"] == TASK_ID and samples[lab["sample_id"]]["task_id"] == TASK_ID
+        assert samples[lab["sample_id"]]["origin"] == "bundled"
+        if lab["label"] == "correct":
+            assert lab["defect"] is None and lab["caught_by"] == []
+        else:
+            assert lab["defect"] and lab["caught_by"]
+            assert set(lab["caught_by"]) <= {1, 2, 3, 4, 5, 6, 7, 8}
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_some_correct_candidates_pass_material(task, index):
+    correct = [lab["sample_id"] for lab in _labels() if lab["label"] == "correct"]
+    source = _samples()[correct[index * 4]]["code"]
+    for category in ("invariants", "fuzz", "edge"):
+        assert _violations(task, source, category) == []

@@ -1,0 +1,184 @@
+"""Task unit numerical_linear_algebra/lu: the reference passes its material, defects are caught."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dpo_assets.gate import engine
+from dpo_assets.sandbox.executor import InProcessExecutor
+from dpo_assets.tasks import get_task
+from dpo_assets.tasks.numerical_linear_algebra import lu as unit
+from dpo_assets.tasks.numerical_linear_algebra.lu import reference
+
+TASK_ID = "numerical_linear_algebra/lu"
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = ROOT / "data" / "bundled" / "numerical_linear_algebra__lu.jsonl"
+LABELS = ROOT / "data" / "labels" / "numerical_linear_algebra__lu.jsonl"
+
+
+@pytest.fixture(scope="module")
+def task():
+    return get_task(TASK_ID)
+
+
+def _samples() -> dict[str, dict]:
+    return {s["sample_id"]: s for s in map(json.loads, BUNDLED.read_text(encoding="utf-8").splitlines())}
+
+
+def _labels() -> list[dict]:
+    return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
+
+
+def _code_for(defect: str) -> str:
+    samples = _samples()
+    (label,) = [lab for lab in _labels() if lab["defect"] == defect]
+    return samples[label["sample_id"]]["code"]
+
+
+def _violations(task, source: str, category: str) -> list[str]:
+    ex = InProcessExecutor()
+    if category == "differential":
+        found = engine.run_differential(ex, task, source, task.differential)
+    elif category == "properties":
+        found = engine.run_properties(ex, task, source, task.properties)
+    else:
+        found = engine.run_cases(ex, task, source, getattr(task, category))
+    return [v.line() for v in found]
+
+
+@pytest.mark.parametrize("category", ["invariants", "differential", "properties", "fuzz", "edge"])
+def test_reference_passes_material(task, category):
+    assert _violations(task, task.reference_source, category) == []
+
+
+def test_material_is_populated(task):
+    assert len(task.invariants) >= 5
+    assert len(task.differential) >= 10
+    assert len(task.properties) >= 2
+    assert len(task.fuzz) >= 20
+    assert len(task.edge) >= 10
+    assert {s.name for s in task.semantic.functions} == {"lu_decompose", "lu_solve"}
+
+
+def test_reference_passes_its_suite(tmp_path, task):
+    shutil.copy(task.unit_dir / "reference.py", tmp_path / "solution.py")
+    shutil.copy(task.unit_dir / "suite.py", tmp_path / "test_suite.py")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suite.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def _pivot_margin(A) -> float:
+    """Smallest relative gap between the largest and the runner-up pivot candidate."""
+    U = np.array(A, dtype=float)
+    n = U.shape[0]
+    margin = np.inf
+    for k in range(n - 1):
+        col = np.sort(np.abs(U[k:, k]))[::-1]
+        margin = min(margin, (col[0] - col[1]) / col[0])
+        p = k + int(np.argmax(np.abs(U[k:, k])))
+        U[[k, p]] = U[[p, k]]
+        U[k + 1 :, k:] -= np.outer(U[k + 1 :, k] / U[k, k], U[k, k:])
+    return margin
+
+
+@pytest.mark.parametrize("index", range(len(unit.DIFF_MATRICES)))
+def test_differential_matrices_have_no_pivot_near_ties(index):
+    A, _ = unit.DIFF_MATRICES[index]
+    assert _pivot_margin(A) > 1e-6
+    assert np.linalg.cond(np.array(A, dtype=float)) < 1e4
+
+
+def test_some_differential_permutation_is_not_an_involution():
+    perms = [reference.lu_decompose(A)[0] for A, _ in unit.DIFF_MATRICES]
+    assert any(not np.array_equal(P, P.T) for P in perms)
+    P = reference.lu_decompose(unit.CYCLE)[0]
+    assert not np.array_equal(P, P.T)
+
+
+def _min_pivot(A) -> float:
+    _, _, U = reference._factor(np.array(A, dtype=float))
+    return float(np.min(np.abs(np.diag(U))))
+
+
+def test_hilbert_pivots_are_far_from_the_threshold():
+    assert _min_pivot(unit._hilbert(8)) > 100 * 1e-12
+    assert _min_pivot(unit._hilbert(9)) > 10 * 1e-12
+    assert _min_pivot(unit._hilbert(12)) < 1e-12 / 10
+
+
+@pytest.mark.parametrize(
+    "defect,category",
+    [
+        ("no_pivoting", "invariants"),
+        ("pivot_first_nonzero", "invariants"),
+        ("pivot_signed_max", "differential"),
+        ("l_not_unit_diagonal_crout", "invariants"),
+        ("mutates_input", "invariants"),
+        ("returns_lists", "invariants"),
+        ("keeps_integer_dtype", "invariants"),
+        ("permutation_transposed", "invariants"),
+        ("solve_ignores_permutation", "invariants"),
+        ("u_rounding_residue_below_diagonal", "invariants"),
+        ("swaps_full_l_rows", "invariants"),
+        ("l_rows_not_swapped", "invariants"),
+        ("float32_results", "invariants"),
+        ("returns_list_not_tuple", "invariants"),
+        ("mutates_b", "invariants"),
+        ("solve_returns_column_vector", "invariants"),
+        ("divides_by_zero_pivot", "fuzz"),
+        ("decompose_raises_on_singular", "fuzz"),
+        ("singular_check_exact_zero", "fuzz"),
+        ("singular_threshold_unscaled", "fuzz"),
+        ("singular_threshold_relative_only", "fuzz"),
+        ("singular_threshold_strict_less", "fuzz"),
+        ("singular_check_isclose", "fuzz"),
+        ("singular_check_determinant", "fuzz"),
+        ("singular_check_last_pivot_only", "fuzz"),
+        ("solve_bypasses_factorisation", "fuzz"),
+        ("accepts_empty_matrix", "fuzz"),
+        ("no_square_check", "fuzz"),
+        ("b_length_unchecked", "fuzz"),
+        ("typeerror_on_non_2d_input", "fuzz"),
+        ("singular_check_isclose", "edge"),
+        ("singular_threshold_relative_only", "edge"),
+    ],
+)
+def test_material_rejects_defect(task, defect, category):
+    assert _violations(task, _code_for(defect), category), f"{category} accepted {defect}"
+
+
+def test_corpus_and_labels_agree():
+    samples = _samples()
+    labels = _labels()
+    assert [lab["sample_id"] for lab in labels] == list(samples)
+    counts = {kind: sum(lab["label"] == kind for lab in labels) for kind in ("correct", "broken", "hacking")}
+    assert counts["correct"] >= 10 and counts["broken"] >= 25 and counts["hacking"] >= 5
+    for lab in labels:
+        assert lab["task_id"] == TASK_ID and samples[lab["sample_id"]]["task_id"] == TASK_ID
+        assert samples[lab["sample_id"]]["origin"] == "bundled"
+        if lab["label"] == "correct":
+            assert lab["defect"] is None and lab["caught_by"] == []
+        else:
+            assert lab["defect"] and lab["caught_by"]
+            assert set(lab["caught_by"]) <= {1, 2, 3, 4, 5, 6, 7, 8}
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_some_correct_candidates_pass_material(task, index):
+    correct = [lab["sample_id"] for lab in _labels() if lab["label"] == "correct"]
+    source = _samples()[correct[index * 4]]["code"]
+    for category in ("invariants", "fuzz", "edge"):
+        assert _violations(task, source, category) == []
