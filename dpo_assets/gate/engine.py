@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,36 @@ def draw_examples(spec: PropertySpec, max_examples: int | None = None) -> list[d
     return [dict(kwargs) for kwargs in cached[1]]
 
 
+@contextmanager
+def _no_local_constants() -> Iterator[None]:
+    """Stop Hypothesis mixing constants from whatever local modules are imported into draws.
+
+    Hypothesis occasionally draws literals found in "local" (non-library) modules, so the
+    same seed would give different examples depending on what the process imported, and a
+    verdict would depend on who asked. This pins the pool to Hypothesis' global constants.
+    Uses Hypothesis internals; if they move, drawing still works (only less reproducibly).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+        from hypothesis.internal.floats import float_to_int
+        from sortedcontainers import SortedSet
+
+        empty = Constants(
+            integers=SortedSet(), floats=SortedSet(key=float_to_int), bytes=SortedSet(), strings=SortedSet()
+        )
+        saved = (providers._get_local_constants, providers.CONSTANTS_CACHE)
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - Hypothesis changed
+        yield
+        return
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE = type(saved[1])(1024)
+    try:
+        yield
+    finally:
+        providers._get_local_constants, providers.CONSTANTS_CACHE = saved
+
+
 def _draw(spec: PropertySpec, budget: int) -> list[dict[str, Any]]:
     drawn: list[dict[str, Any]] = []
     # An explicit seed from the property's name: draws depend on nothing else (derandomize
@@ -124,7 +155,8 @@ def _draw(spec: PropertySpec, budget: int) -> list[dict[str, Any]]:
     def collect(kwargs: Mapping[str, Any]) -> None:
         drawn.append(dict(kwargs))
 
-    collect()
+    with _no_local_constants():
+        collect()
     return drawn
 
 
