@@ -184,3 +184,30 @@ def run_properties(
     if not outcome.ok:
         violations.append(_outcome_violation(outcome, calls))
     return violations
+
+
+EXECUTION_LAYERS = (1, 2, 3, 4, 7)
+
+
+def run_layer(
+    executor: Executor,
+    task: Task,
+    source: str,
+    layer: int,
+    limits: Limits | None = None,
+    reference: Sequence[Observation] | None = None,
+) -> list[Violation]:
+    """Run one execution layer's material (1 invariant, 2 differential, 3 property, 4 fuzz,
+    7 edge) against ``source``. The edge layer's default budget is the task's ``edge_seconds``."""
+    if layer == 1:
+        return run_cases(executor, task, source, task.invariants, limits)
+    if layer == 2:
+        return run_differential(executor, task, source, task.differential, limits, reference)
+    if layer == 3:
+        return run_properties(executor, task, source, task.properties, limits)
+    if layer == 4:
+        return run_cases(executor, task, source, task.fuzz, limits)
+    if layer == 7:
+        edge = limits or Limits(wall_seconds=task.edge_seconds, cpu_seconds=max(1, int(task.edge_seconds)))
+        return run_cases(executor, task, source, task.edge, edge)
+    raise ValueError(f"layer {layer} is not an execution layer (those are {EXECUTION_LAYERS})")

@@ -6,39 +6,32 @@ material and the suite; broken and hacking ones fail each execution layer their 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import pytest
 
-from dpo_assets import paths
+from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.gate import engine
 from dpo_assets.sandbox.executor import Executor
 from dpo_assets.sandbox.forkserver import SandboxPool
 from dpo_assets.sandbox.limits import Limits
 from dpo_assets.sandbox.pytest_runner import run_suite
-from dpo_assets.tasks import Task, get_task
+from dpo_assets.tasks import Task, get_task, load_catalog
 
 pytestmark = pytest.mark.slow
 
-EXECUTION_LAYERS = (1, 2, 3, 4, 7)
+EXECUTION_LAYERS = engine.EXECUTION_LAYERS
 LIMITS = Limits(wall_seconds=20.0, cpu_seconds=20)
 
 
 def _samples() -> list[tuple[dict, dict]]:
-    labels: dict[str, dict] = {}
-    for path in sorted(paths.labels_dir().glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            labels[row["sample_id"]] = row
     out = []
-    for path in sorted(paths.bundled_dir().glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            sample = json.loads(line)
-            if sample["sample_id"] in labels:  # a missing label fails test_bundled_corpus
-                out.append((sample, labels[sample["sample_id"]]))
+    for task_id in load_catalog():
+        labels = load_labels(task_id)
+        # a missing label fails test_bundled_corpus; here only labelled samples are judged
+        out.extend((s, labels[i]) for i, s in load_samples(task_id).items() if i in labels)
     return out
 
 
@@ -57,22 +50,13 @@ def _reference(task_id: str) -> tuple:
     return engine.reference_observations(task, [c.call for c in task.differential])
 
 
-def layer_runner(layer: int) -> Callable[[Executor, Task, str], list[engine.Violation]]:
-    def run(executor: Executor, task: Task, source: str) -> list[engine.Violation]:
-        if layer == 1:
-            return engine.run_cases(executor, task, source, task.invariants, LIMITS)
-        if layer == 2:
-            return engine.run_differential(
-                executor, task, source, task.differential, LIMITS, _reference(task.task_id)
-            )
-        if layer == 3:
-            return engine.run_properties(executor, task, source, task.properties, LIMITS)
-        if layer == 4:
-            return engine.run_cases(executor, task, source, task.fuzz, LIMITS)
-        edge_limits = Limits(wall_seconds=task.edge_seconds * 2, cpu_seconds=int(task.edge_seconds * 2))
-        return engine.run_cases(executor, task, source, task.edge, edge_limits)
-
-    return run
+def run_layer(executor: Executor, task: Task, source: str, layer: int) -> list[engine.Violation]:
+    if layer == 2:
+        return engine.run_layer(executor, task, source, 2, LIMITS, _reference(task.task_id))
+    if layer == 7:  # twice the task's budget: the test shares two cores with the suite
+        edge = Limits(wall_seconds=task.edge_seconds * 2, cpu_seconds=int(task.edge_seconds * 2))
+        return engine.run_layer(executor, task, source, 7, edge)
+    return engine.run_layer(executor, task, source, layer, LIMITS)
 
 
 def check_sample(executor: Executor, sample: dict, label: dict) -> list[str]:
@@ -81,7 +65,7 @@ def check_sample(executor: Executor, sample: dict, label: dict) -> list[str]:
     problems = []
     if label["label"] == "correct":
         for layer in EXECUTION_LAYERS:
-            violations = layer_runner(layer)(executor, task, sample["code"])
+            violations = run_layer(executor, task, sample["code"], layer)
             if violations:
                 problems.append(f"layer {layer}: {violations[0].line()}")
         report = run_suite(executor, sample["code"], task.suite_source)
@@ -89,7 +73,7 @@ def check_sample(executor: Executor, sample: dict, label: dict) -> list[str]:
             problems.append(f"suite: {report['status']} exit={report['exit_code']} {report['output'][-300:]}")
         return problems
     for layer in sorted(set(label["caught_by"]) & set(EXECUTION_LAYERS)):
-        if not layer_runner(layer)(executor, task, sample["code"]):
+        if not run_layer(executor, task, sample["code"], layer):
             problems.append(f"layer {layer} did not reject it")
     return problems
 
