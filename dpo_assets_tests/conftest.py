@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from dpo_assets import paths
+from dpo_assets.corpus.bundled import task_file_stem
 
 
 @pytest.fixture
@@ -16,3 +22,36 @@ def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DPO_ASSETS_DATA", str(root))
     monkeypatch.setenv("DPO_ASSETS_STORAGE", str(root / "runs"))
     return root
+
+
+@pytest.fixture
+def run_suite(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """``run_suite(task, source, *options)``: the task's pytest suite against ``source`` as
+    solution.py, in a subprocess in ``tmp_path`` (each call overwrites the previous files)."""
+
+    def run(task, source: str, *options: str) -> subprocess.CompletedProcess:
+        (tmp_path / "solution.py").write_text(source, encoding="utf-8")
+        (tmp_path / "test_suite.py").write_text(task.suite_source, encoding="utf-8")
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, "test_suite.py"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    return run
+
+
+@pytest.fixture
+def corpus_line_counts() -> Callable[[str], tuple[int, int]]:
+    """``corpus_line_counts(task_id)``: non-blank lines in the task's bundled and labels JSONL.
+    ``load_samples``/``load_labels`` key rows by sample id, so equal lengths mean no id repeats."""
+
+    def count(task_id: str) -> tuple[int, int]:
+        stem = task_file_stem(task_id)
+        files = (paths.bundled_dir() / f"{stem}.jsonl", paths.labels_dir() / f"{stem}.jsonl")
+        lines = [f.read_text(encoding="utf-8").splitlines() for f in files]
+        return tuple(sum(1 for line in rows if line.strip()) for rows in lines)
+
+    return count

@@ -8,12 +8,10 @@ InProcessExecutor has no isolation.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.gate import engine
 from dpo_assets.sandbox.executor import InProcessExecutor
 from dpo_assets.sandbox.outcome import Call, Observation
@@ -22,18 +20,12 @@ from dpo_assets.tasks.agentic.tool_loop import harness, material
 from dpo_assets.tasks.catalog import get_task
 
 TASK = get_task("agentic/tool_loop")
-ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "data" / "bundled" / "agentic__tool_loop.jsonl"
-LABELS = ROOT / "data" / "labels" / "agentic__tool_loop.jsonl"
-
-
-def _records(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+LAYERS = {"invariants": 1, "differential": 2, "properties": 3, "fuzz": 4, "edge": 7}
 
 
 def _code_for(defect: str) -> str:
-    labels = {r["sample_id"]: r for r in _records(LABELS)}
-    for sample in _records(BUNDLED):
+    labels = load_labels(TASK.task_id)
+    for sample in load_samples(TASK.task_id).values():
         if labels[sample["sample_id"]]["defect"] == defect:
             return sample["code"]
     raise AssertionError(f"no bundled sample with defect {defect}")
@@ -47,15 +39,7 @@ def _code_for(defect: str) -> str:
     ["invariants", "differential", "properties", "fuzz", "edge"],
 )
 def test_reference_passes_its_material(layer):
-    ex = InProcessExecutor()
-    src = TASK.reference_source
-    if layer == "differential":
-        violations = engine.run_differential(ex, TASK, src, TASK.differential)
-    elif layer == "properties":
-        violations = engine.run_properties(ex, TASK, src, TASK.properties)
-    else:
-        violations = engine.run_cases(ex, TASK, src, getattr(TASK, layer))
-    assert [v.line() for v in violations] == []
+    assert _violations(layer, TASK.reference_source) == []
 
 
 def test_reference_agrees_with_the_contract_model_on_differential_cases():
@@ -68,16 +52,8 @@ def test_reference_agrees_with_the_contract_model_on_differential_cases():
         assert reason is None, (case.call.describe(), reason)
 
 
-def test_reference_passes_its_suite(tmp_path):
-    (tmp_path / "solution.py").write_text(TASK.reference_source, encoding="utf-8")
-    (tmp_path / "test_suite.py").write_text(TASK.suite_source, encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suite.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_reference_passes_its_suite(run_suite):
+    proc = run_suite(TASK, TASK.reference_source)
     assert proc.returncode == 0, proc.stdout[-2000:]
 
 
@@ -95,14 +71,7 @@ def test_task_declarations():
 
 
 def _violations(layer: str, code: str) -> list[str]:
-    ex = InProcessExecutor()
-    if layer == "differential":
-        found = engine.run_differential(ex, TASK, code, TASK.differential)
-    elif layer == "properties":
-        found = engine.run_properties(ex, TASK, code, TASK.properties)
-    else:
-        found = engine.run_cases(ex, TASK, code, getattr(TASK, layer))
-    return [v.line() for v in found]
+    return [v.line() for v in engine.run_layer(InProcessExecutor(), TASK, code, LAYERS[layer])]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +105,7 @@ def test_material_rejects_defect(defect, layer, needle):
 
 
 def test_correct_bundled_candidate_passes_in_process():
-    code = next(s["code"] for s in _records(BUNDLED) if s["sample_id"] == "tool_loop-correct-06")
+    code = load_samples(TASK.task_id)["tool_loop-correct-06"]["code"]
     for layer in ("invariants", "differential", "fuzz", "edge"):
         assert _violations(layer, code) == [], layer
 
@@ -214,9 +183,10 @@ def test_property_strategies_draw_valid_scenarios():
 # ---- the bundled corpus --------------------------------------------------------------------
 
 
-def test_bundled_corpus_is_consistent():
-    samples = _records(BUNDLED)
-    labels = _records(LABELS)
+def test_bundled_corpus_is_consistent(corpus_line_counts):
+    samples = list(load_samples(TASK.task_id).values())
+    labels = list(load_labels(TASK.task_id).values())
+    assert (len(samples), len(labels)) == corpus_line_counts(TASK.task_id)  # no sample id repeats
     ids = [s["sample_id"] for s in samples]
     assert len(ids) == len(set(ids))
     assert ids == [lab["sample_id"] for lab in labels]

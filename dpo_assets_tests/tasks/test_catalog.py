@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -70,25 +68,14 @@ def test_reference_passes_its_own_material(task_id: str) -> None:
 
 
 @pytest.mark.parametrize("task_id", TASK_IDS)
-def test_reference_passes_its_own_suite(task_id: str, tmp_path: Path) -> None:
-    task = get_task(task_id)
-    (tmp_path / "solution.py").write_text(task.reference_source)
-    (tmp_path / "test_suite.py").write_text(task.suite_source)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suite.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )
+def test_reference_passes_its_own_suite(task_id: str, run_suite) -> None:
+    proc = run_suite(get_task(task_id), get_task(task_id).reference_source)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert " passed" in proc.stdout
 
 
 @pytest.mark.parametrize("task_id", [t for t in TASK_IDS if get_task(t).is_repair])
-def test_broken_module_fails_the_suite(task_id: str, tmp_path: Path) -> None:
+def test_broken_module_fails_the_suite(task_id: str, run_suite) -> None:
     task = get_task(task_id)
-    (tmp_path / "solution.py").write_text(task.broken_source or "")
-    (tmp_path / "test_suite.py").write_text(task.suite_source)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suite.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )
+    proc = run_suite(task, task.broken_source or "")
     assert proc.returncode == 1, proc.stdout[-3000:]

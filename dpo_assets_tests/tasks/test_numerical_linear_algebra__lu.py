@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.gate import engine
 from dpo_assets.sandbox.executor import InProcessExecutor
 from dpo_assets.tasks import get_task
@@ -18,9 +13,7 @@ from dpo_assets.tasks.numerical_linear_algebra import lu as unit
 from dpo_assets.tasks.numerical_linear_algebra.lu import reference
 
 TASK_ID = "numerical_linear_algebra/lu"
-ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "data" / "bundled" / "numerical_linear_algebra__lu.jsonl"
-LABELS = ROOT / "data" / "labels" / "numerical_linear_algebra__lu.jsonl"
+LAYERS = {"invariants": 1, "differential": 2, "properties": 3, "fuzz": 4, "edge": 7}
 
 
 @pytest.fixture(scope="module")
@@ -28,29 +21,14 @@ def task():
     return get_task(TASK_ID)
 
 
-def _samples() -> dict[str, dict]:
-    return {s["sample_id"]: s for s in map(json.loads, BUNDLED.read_text(encoding="utf-8").splitlines())}
-
-
-def _labels() -> list[dict]:
-    return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
-
-
 def _code_for(defect: str) -> str:
-    samples = _samples()
-    (label,) = [lab for lab in _labels() if lab["defect"] == defect]
+    samples = load_samples(TASK_ID)
+    (label,) = [lab for lab in load_labels(TASK_ID).values() if lab["defect"] == defect]
     return samples[label["sample_id"]]["code"]
 
 
 def _violations(task, source: str, category: str) -> list[str]:
-    ex = InProcessExecutor()
-    if category == "differential":
-        found = engine.run_differential(ex, task, source, task.differential)
-    elif category == "properties":
-        found = engine.run_properties(ex, task, source, task.properties)
-    else:
-        found = engine.run_cases(ex, task, source, getattr(task, category))
-    return [v.line() for v in found]
+    return [v.line() for v in engine.run_layer(InProcessExecutor(), task, source, LAYERS[category])]
 
 
 @pytest.mark.parametrize("category", ["invariants", "differential", "properties", "fuzz", "edge"])
@@ -67,16 +45,8 @@ def test_material_is_populated(task):
     assert {s.name for s in task.semantic.functions} == {"lu_decompose", "lu_solve"}
 
 
-def test_reference_passes_its_suite(tmp_path, task):
-    shutil.copy(task.unit_dir / "reference.py", tmp_path / "solution.py")
-    shutil.copy(task.unit_dir / "suite.py", tmp_path / "test_suite.py")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suite.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_reference_passes_its_suite(run_suite, task):
+    proc = run_suite(task, task.reference_source)
     assert proc.returncode == 0, proc.stdout[-2000:]
 
 
@@ -160,9 +130,10 @@ def test_material_rejects_defect(task, defect, category):
     assert _violations(task, _code_for(defect), category), f"{category} accepted {defect}"
 
 
-def test_corpus_and_labels_agree():
-    samples = _samples()
-    labels = _labels()
+def test_corpus_and_labels_agree(corpus_line_counts):
+    samples = load_samples(TASK_ID)
+    labels = list(load_labels(TASK_ID).values())
+    assert (len(samples), len(labels)) == corpus_line_counts(TASK_ID)  # no sample id repeats
     assert [lab["sample_id"] for lab in labels] == list(samples)
     counts = {kind: sum(lab["label"] == kind for lab in labels) for kind in ("correct", "broken", "hacking")}
     assert counts["correct"] >= 10 and counts["broken"] >= 25 and counts["hacking"] >= 5
@@ -178,7 +149,7 @@ def test_corpus_and_labels_agree():
 
 @pytest.mark.parametrize("index", range(3))
 def test_some_correct_candidates_pass_material(task, index):
-    correct = [lab["sample_id"] for lab in _labels() if lab["label"] == "correct"]
-    source = _samples()[correct[index * 4]]["code"]
+    correct = [lab["sample_id"] for lab in load_labels(TASK_ID).values() if lab["label"] == "correct"]
+    source = load_samples(TASK_ID)[correct[index * 4]]["code"]
     for category in ("invariants", "fuzz", "edge"):
         assert _violations(task, source, category) == []

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
+from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.gate import engine
 from dpo_assets.sandbox.executor import InProcessExecutor
 from dpo_assets.tasks import get_task
@@ -17,46 +15,13 @@ from dpo_assets.tasks import get_task
 TASK_ID = "pytest_traceback_repair/moving_average"
 TASK = get_task(TASK_ID)
 EXECUTOR = InProcessExecutor()
-DATA = Path(__file__).resolve().parents[2] / "data"
-STEM = "pytest_traceback_repair__moving_average"
 # The suites use no Hypothesis: skipping its plugin keeps each run well under a second.
-_PYTEST = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-           "test_suite.py"]
+_PYTEST_OPTIONS = ("-x", "-p", "no:hypothesispytest")
+_PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *_PYTEST_OPTIONS, "test_suite.py"]
 
 
-@lru_cache(maxsize=1)
-def _samples() -> dict[str, dict]:
-    lines = (DATA / "bundled" / f"{STEM}.jsonl").read_text(encoding="utf-8").splitlines()
-    return {s["sample_id"]: s for s in map(json.loads, lines)}
-
-
-@lru_cache(maxsize=1)
-def _labels() -> dict[str, dict]:
-    lines = (DATA / "labels" / f"{STEM}.jsonl").read_text(encoding="utf-8").splitlines()
-    return {s["sample_id"]: s for s in map(json.loads, lines)}
-
-
-def _layer(source: str, layer: int) -> list[engine.Violation]:
-    if layer == 1:
-        return engine.run_cases(EXECUTOR, TASK, source, TASK.invariants)
-    if layer == 2:
-        return engine.run_differential(EXECUTOR, TASK, source, TASK.differential)
-    if layer == 3:
-        return engine.run_properties(EXECUTOR, TASK, source, TASK.properties)
-    if layer == 4:
-        return engine.run_cases(EXECUTOR, TASK, source, TASK.fuzz)
-    if layer == 7:
-        return engine.run_cases(EXECUTOR, TASK, source, TASK.edge)
-    raise AssertionError(layer)
-
-
-def _run_suite(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
-    (tmp_path / "solution.py").write_text(source, encoding="utf-8")
-    (tmp_path / "test_suite.py").write_text(TASK.suite_source, encoding="utf-8")
-    return subprocess.run(
-        _PYTEST,
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )
+SAMPLES = load_samples(TASK_ID)
+LABELS = load_labels(TASK_ID)
 
 
 # ------------------------------------------------------------------ the unit itself
@@ -70,13 +35,13 @@ def test_unit_is_a_repair_task_with_a_broken_module():
 
 @pytest.mark.parametrize("layer", [1, 2, 3, 4, 7])
 def test_reference_passes_material(layer):
-    assert _layer(TASK.reference_source, layer) == []
+    assert engine.run_layer(EXECUTOR, TASK, TASK.reference_source, layer) == []
 
 
-def test_reference_passes_suite_and_broken_fails_it(tmp_path):
-    good = _run_suite(tmp_path, TASK.reference_source)
+def test_reference_passes_suite_and_broken_fails_it(run_suite):
+    good = run_suite(TASK, TASK.reference_source, *_PYTEST_OPTIONS)
     assert good.returncode == 0, good.stdout[-2000:]
-    assert _run_suite(tmp_path, TASK.broken_source).returncode != 0
+    assert run_suite(TASK, TASK.broken_source, *_PYTEST_OPTIONS).returncode != 0
 
 
 # ------------------------------------------------------------------ specific defects
@@ -105,7 +70,7 @@ _CASES = [
 
 @pytest.mark.parametrize(("sample_id", "layer", "evidence"), _CASES, ids=[c[0] for c in _CASES])
 def test_material_rejects_defect(sample_id, layer, evidence):
-    violations = _layer(_samples()[sample_id]["code"], layer)
+    violations = engine.run_layer(EXECUTOR, TASK, SAMPLES[sample_id]["code"], layer)
     assert violations, f"{sample_id} passed layer {layer}"
     assert any(evidence in v.line() for v in violations), [v.line() for v in violations]
 
@@ -114,7 +79,7 @@ def test_material_rejects_defect(sample_id, layer, evidence):
 
 
 def test_corpus_records_and_labels_line_up():
-    samples, labels = _samples(), _labels()
+    samples, labels = SAMPLES, LABELS
     assert list(samples) == list(labels)
     for sid, sample in samples.items():
         label = labels[sid]
@@ -135,7 +100,7 @@ def test_corpus_records_and_labels_line_up():
 
 
 def test_every_broken_code_variant_fails_the_suite(tmp_path):
-    variants = sorted({s["broken_code"] for s in _samples().values()})
+    variants = sorted({s["broken_code"] for s in SAMPLES.values()})
     procs = []
     for i, source in enumerate(variants):  # run the suites side by side: the file stays fast
         folder = tmp_path / f"v{i}"
@@ -150,6 +115,6 @@ def test_every_broken_code_variant_fails_the_suite(tmp_path):
 
 @pytest.mark.parametrize("layer", [1, 2, 3, 4, 7])
 def test_correct_samples_pass_material(layer):
-    for sid, label in _labels().items():
+    for sid, label in LABELS.items():
         if label["label"] == "correct":
-            assert _layer(_samples()[sid]["code"], layer) == [], sid
+            assert engine.run_layer(EXECUTOR, TASK, SAMPLES[sid]["code"], layer) == [], sid

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
+from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.gate import engine
 from dpo_assets.sandbox.executor import InProcessExecutor
 from dpo_assets.sandbox.outcome import Observation
@@ -20,46 +18,13 @@ from dpo_assets.tasks.pytest_traceback_repair.parse_duration import oracle, per_
 TASK_ID = "pytest_traceback_repair/parse_duration"
 TASK = get_task(TASK_ID)
 EXECUTOR = InProcessExecutor()
-DATA = Path(__file__).resolve().parents[2] / "data"
-STEM = "pytest_traceback_repair__parse_duration"
 # The suites use no Hypothesis: skipping its plugin keeps each run well under a second.
-_PYTEST = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-           "test_suite.py"]
+_PYTEST_OPTIONS = ("-x", "-p", "no:hypothesispytest")
+_PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *_PYTEST_OPTIONS, "test_suite.py"]
 
 
-@lru_cache(maxsize=1)
-def _samples() -> dict[str, dict]:
-    lines = (DATA / "bundled" / f"{STEM}.jsonl").read_text(encoding="utf-8").splitlines()
-    return {s["sample_id"]: s for s in map(json.loads, lines)}
-
-
-@lru_cache(maxsize=1)
-def _labels() -> dict[str, dict]:
-    lines = (DATA / "labels" / f"{STEM}.jsonl").read_text(encoding="utf-8").splitlines()
-    return {s["sample_id"]: s for s in map(json.loads, lines)}
-
-
-def _layer(source: str, layer: int) -> list[engine.Violation]:
-    if layer == 1:
-        return engine.run_cases(EXECUTOR, TASK, source, TASK.invariants)
-    if layer == 2:
-        return engine.run_differential(EXECUTOR, TASK, source, TASK.differential)
-    if layer == 3:
-        return engine.run_properties(EXECUTOR, TASK, source, TASK.properties)
-    if layer == 4:
-        return engine.run_cases(EXECUTOR, TASK, source, TASK.fuzz)
-    if layer == 7:
-        return engine.run_cases(EXECUTOR, TASK, source, TASK.edge)
-    raise AssertionError(layer)
-
-
-def _run_suite(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
-    (tmp_path / "solution.py").write_text(source, encoding="utf-8")
-    (tmp_path / "test_suite.py").write_text(TASK.suite_source, encoding="utf-8")
-    return subprocess.run(
-        _PYTEST,
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )
+SAMPLES = load_samples(TASK_ID)
+LABELS = load_labels(TASK_ID)
 
 
 # ------------------------------------------------------------------ the unit itself
@@ -76,13 +41,13 @@ def test_unit_is_a_repair_task_with_a_broken_module():
 
 @pytest.mark.parametrize("layer", [1, 2, 3, 4, 7])
 def test_reference_passes_material(layer):
-    assert _layer(TASK.reference_source, layer) == []
+    assert engine.run_layer(EXECUTOR, TASK, TASK.reference_source, layer) == []
 
 
-def test_reference_passes_suite_and_broken_fails_it(tmp_path):
-    good = _run_suite(tmp_path, TASK.reference_source)
+def test_reference_passes_suite_and_broken_fails_it(run_suite):
+    good = run_suite(TASK, TASK.reference_source, *_PYTEST_OPTIONS)
     assert good.returncode == 0, good.stdout[-2000:]
-    bad = _run_suite(tmp_path, TASK.broken_source)
+    bad = run_suite(TASK, TASK.broken_source, *_PYTEST_OPTIONS)
     assert bad.returncode != 0
     assert "DID NOT RAISE" in bad.stdout
 
@@ -147,13 +112,13 @@ _CASES = [
 
 @pytest.mark.parametrize(("sample_id", "layer", "evidence"), _CASES, ids=[c[0] for c in _CASES])
 def test_material_rejects_defect(sample_id, layer, evidence):
-    violations = _layer(_samples()[sample_id]["code"], layer)
+    violations = engine.run_layer(EXECUTOR, TASK, SAMPLES[sample_id]["code"], layer)
     assert violations, f"{sample_id} passed layer {layer}"
     assert any(evidence in v.line() for v in violations), [v.line() for v in violations]
 
 
 def test_upper_case_units_rejected_by_property():
-    violations = _layer(_samples()["parse_duration-broken-08"]["code"], 3)
+    violations = engine.run_layer(EXECUTOR, TASK, SAMPLES["parse_duration-broken-08"]["code"], 3)
     assert any("mutated" in v.case or "arbitrary" in v.case for v in violations)
 
 
@@ -161,7 +126,7 @@ def test_upper_case_units_rejected_by_property():
 
 
 def test_corpus_records_and_labels_line_up():
-    samples, labels = _samples(), _labels()
+    samples, labels = SAMPLES, LABELS
     assert list(samples) == list(labels)
     for sid, sample in samples.items():
         label = labels[sid]
@@ -182,7 +147,7 @@ def test_corpus_records_and_labels_line_up():
 
 
 def test_every_broken_code_variant_fails_the_suite(tmp_path):
-    variants = sorted({s["broken_code"] for s in _samples().values()})
+    variants = sorted({s["broken_code"] for s in SAMPLES.values()})
     procs = []
     for i, source in enumerate(variants):  # run the suites side by side: the file stays fast
         folder = tmp_path / f"v{i}"
@@ -197,6 +162,6 @@ def test_every_broken_code_variant_fails_the_suite(tmp_path):
 
 @pytest.mark.parametrize("layer", [1, 2, 3, 4, 7])
 def test_correct_samples_pass_material(layer):
-    for sid, label in _labels().items():
+    for sid, label in LABELS.items():
         if label["label"] == "correct":
-            assert _layer(_samples()[sid]["code"], layer) == [], sid
+            assert engine.run_layer(EXECUTOR, TASK, SAMPLES[sid]["code"], layer) == [], sid

@@ -8,13 +8,9 @@ run in-process either.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.gate import engine
 from dpo_assets.sandbox.executor import InProcessExecutor
 from dpo_assets.sandbox.outcome import Call, Observation
@@ -23,33 +19,19 @@ from dpo_assets.tasks.catalog import get_task
 from dpo_assets.tasks.python_async.bounded_gather import material
 
 TASK = get_task("python_async/bounded_gather")
-ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "data" / "bundled" / "python_async__bounded_gather.jsonl"
-LABELS = ROOT / "data" / "labels" / "python_async__bounded_gather.jsonl"
-EXECUTION_LAYERS = {1: "invariants", 2: "differential", 3: "properties", 4: "fuzz", 7: "edge"}
-
-
-def _records(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+EXECUTION_LAYERS = engine.EXECUTION_LAYERS
 
 
 def _code_for(defect: str) -> str:
-    labels = {r["sample_id"]: r for r in _records(LABELS)}
-    for sample in _records(BUNDLED):
+    labels = load_labels(TASK.task_id)
+    for sample in load_samples(TASK.task_id).values():
         if labels[sample["sample_id"]]["defect"] == defect:
             return sample["code"]
     raise AssertionError(f"no bundled sample with defect {defect}")
 
 
 def _run_layer(source: str, layer: int) -> list[str]:
-    ex = InProcessExecutor()
-    if layer == 2:
-        violations = engine.run_differential(ex, TASK, source, TASK.differential)
-    elif layer == 3:
-        violations = engine.run_properties(ex, TASK, source, TASK.properties)
-    else:
-        violations = engine.run_cases(ex, TASK, source, getattr(TASK, EXECUTION_LAYERS[layer]))
-    return [v.line() for v in violations]
+    return [v.line() for v in engine.run_layer(InProcessExecutor(), TASK, source, layer)]
 
 
 # ---- the reference -------------------------------------------------------------------------
@@ -60,16 +42,8 @@ def test_reference_passes_its_material(layer):
     assert _run_layer(TASK.reference_source, layer) == []
 
 
-def test_reference_passes_its_suite(tmp_path):
-    (tmp_path / "solution.py").write_text(TASK.reference_source, encoding="utf-8")
-    (tmp_path / "test_suite.py").write_text(TASK.suite_source, encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suite.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_reference_passes_its_suite(run_suite):
+    proc = run_suite(TASK, TASK.reference_source)
     assert proc.returncode == 0, proc.stdout[-2000:]
 
 
@@ -186,9 +160,10 @@ def test_material_rejects_defect(defect, layer, needle):
 # ---- the corpus ------------------------------------------------------------------------------
 
 
-def test_corpus_is_consistent():
-    samples = _records(BUNDLED)
-    labels = _records(LABELS)
+def test_corpus_is_consistent(corpus_line_counts):
+    samples = list(load_samples(TASK.task_id).values())
+    labels = list(load_labels(TASK.task_id).values())
+    assert (len(samples), len(labels)) == corpus_line_counts(TASK.task_id)  # no sample id repeats
     ids = [s["sample_id"] for s in samples]
     assert len(ids) == len(set(ids))
     assert ids == [r["sample_id"] for r in labels]
@@ -205,6 +180,6 @@ def test_corpus_is_consistent():
 
 @pytest.mark.parametrize("sample_id", ["bounded_gather-correct-03", "bounded_gather-correct-08"])
 def test_correct_samples_pass_fuzz_and_edge(sample_id):
-    code = next(s["code"] for s in _records(BUNDLED) if s["sample_id"] == sample_id)
+    code = load_samples(TASK.task_id)[sample_id]["code"]
     assert _run_layer(code, 4) == []
     assert _run_layer(code, 7) == []
