@@ -1,0 +1,1 @@
+"""Gate layers: one module per layer of the fixed numbering."""
