@@ -81,6 +81,20 @@ def returns(predicate: Callable[[Any], str | None]) -> Check:
     return check
 
 
+def within_seconds(check: Check, seconds: float) -> Check:
+    """``check``, and the call took at most ``seconds`` (as measured around the call)."""
+
+    def timed_check(obs: Observation) -> str | None:
+        reason = check(obs)
+        if reason:
+            return reason
+        if obs.seconds > seconds:
+            return f"took {obs.seconds:.2f} s (limit {seconds} s)"
+        return None
+
+    return timed_check
+
+
 def float_list(value: Any, length: int | None = None, finite: bool = True) -> str | None:
     """A plain ``list`` of plain ``float`` (optionally of ``length``, finite)."""
     if type(value) is not list:

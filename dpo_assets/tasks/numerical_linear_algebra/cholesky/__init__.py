@@ -37,7 +37,7 @@ def _ok(
     A: Any, kind: str = "list", expect: Any = None, label: str = "", seconds: float | None = None
 ) -> Case:
     check = m.factor_check(A, kind, expect)
-    return Case(_call(A, kind, label), check if seconds is None else m.timed(check, seconds))
+    return Case(_call(A, kind, label), check if seconds is None else checks.within_seconds(check, seconds))
 
 
 def _err(A: Any, kind: str = "list", label: str = "") -> Case:

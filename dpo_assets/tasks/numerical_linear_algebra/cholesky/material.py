@@ -126,18 +126,6 @@ def compare_factor(A: Any, kind: str = "list"):
     return compare
 
 
-def timed(check, seconds: float):
-    """``check``, and the call took at most ``seconds``."""
-
-    def timed_check(obs: Observation) -> str | None:
-        reason = check(obs)
-        if reason:
-            return reason
-        if obs.seconds > seconds:
-            return f"took {obs.seconds:.2f} s (limit {seconds} s)"
-        return None
-
-    return timed_check
 
 
 # ---------------------------------------------------------------- properties

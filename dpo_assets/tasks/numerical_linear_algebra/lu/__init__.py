@@ -45,7 +45,7 @@ def _sol(A: Any, b: Any, kind: str = "list", b_kind: str = "vector", label: str 
 
 def _dec_ok(A: Any, kind: str = "list", label: str = "", seconds: float | None = None) -> Case:
     check = m.decompose_check(A, kind)
-    return Case(_dec(A, kind, label), check if seconds is None else m.timed(check, seconds))
+    return Case(_dec(A, kind, label), check if seconds is None else checks.within_seconds(check, seconds))
 
 
 def _sol_ok(
@@ -58,7 +58,8 @@ def _sol_ok(
     seconds: float | None = None,
 ) -> Case:
     check = m.solve_check(A, b, kind, b_kind, expect)
-    return Case(_sol(A, b, kind, b_kind, label), check if seconds is None else m.timed(check, seconds))
+    timed = check if seconds is None else checks.within_seconds(check, seconds)
+    return Case(_sol(A, b, kind, b_kind, label), timed)
 
 
 def _random_matrix(seed: int, n: int, lo: float = -10.0, hi: float = 10.0) -> list[list[float]]:
