@@ -13,6 +13,7 @@ import numpy as np
 
 from dpo_assets.sandbox.outcome import Observation
 from dpo_assets.tasks import checks
+from dpo_assets.tasks.numerical_linear_algebra.matrices import as_matrix, factor_tolerance
 
 SYMMETRY_RTOL = 1e-10
 # Eigenvalue margin (relative to max(1, |lambda|max)) outside which definiteness is
@@ -20,17 +21,10 @@ SYMMETRY_RTOL = 1e-10
 DEFINITE_MARGIN = 1e-6
 
 
-def as_matrix(A: Any) -> np.ndarray:
-    return np.array(A, dtype=float)
 
 
-def scale_of(M: np.ndarray) -> float:
-    return max(1.0, float(np.max(np.abs(M))))
 
 
-def factor_tolerance(M: np.ndarray) -> float:
-    """The bound on ``|L @ L.T - A|``: ``1e-9 * n * max(1, max|A|)`` (as for the LU task)."""
-    return 1e-9 * M.shape[0] * scale_of(M)
 
 
 def input_problem(original: Any, kind: str, after: Any) -> str | None:

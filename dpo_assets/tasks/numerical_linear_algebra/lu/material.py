@@ -16,6 +16,7 @@ import numpy as np
 
 from dpo_assets.sandbox.outcome import Observation
 from dpo_assets.tasks import checks
+from dpo_assets.tasks.numerical_linear_algebra.matrices import as_matrix, factor_tolerance, scale_of
 
 SINGULAR_RTOL = 1e-12
 # |L| may exceed 1 only by rounding: with partial pivoting every multiplier is
@@ -23,17 +24,10 @@ SINGULAR_RTOL = 1e-12
 MULTIPLIER_SLACK = 1e-12
 
 
-def as_matrix(A: Any) -> np.ndarray:
-    return np.array(A, dtype=float)
 
 
-def scale_of(M: np.ndarray) -> float:
-    return max(1.0, float(np.max(np.abs(M))))
 
 
-def factor_tolerance(M: np.ndarray) -> float:
-    """The contract's bound on ``|P @ A - L @ U|``: ``1e-9 * n * max(1, max|A|)``."""
-    return 1e-9 * M.shape[0] * scale_of(M)
 
 
 def _float64_array(value: Any, shape: tuple[int, ...]) -> str | None:
