@@ -76,6 +76,12 @@ def cmd_tracebacks(args: argparse.Namespace) -> int:
     return tracebacks.run(args)
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from dpo_assets.gate import command
+
+    return command.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpo-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     tracebacks.add_arguments(tb)
     tb.set_defaults(func=cmd_tracebacks)
+
+    gate = sub.add_parser("gate", help="certify a raw-sample JSONL file (layers 0-8) outside Dagster")
+    from dpo_assets.gate import command as gate_command
+
+    gate_command.add_arguments(gate)
+    gate.set_defaults(func=cmd_gate)
     return parser
 
 
