@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dpo_assets.defs.gate_assets import gate_assets
 from dpo_assets.defs.intake_assets import raw_sample_files, raw_samples
 from dpo_assets.defs.io import StageParquetIOManager
 
@@ -14,7 +15,7 @@ main_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_sample_files, raw_samples],
+    assets=[raw_sample_files, raw_samples, *gate_assets],
     jobs=[main_job],
     resources={"stage_io_manager": StageParquetIOManager()},
 )

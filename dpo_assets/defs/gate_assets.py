@@ -1,0 +1,68 @@
+"""Gate layers 1-8 as Dagster assets: each consumes the previous layer's survivors."""
+
+import dagster as dg
+
+from dpo_assets.defs.metadata import counts_table, markdown_table
+from dpo_assets.gate.frames import run_layer_on_frame
+from dpo_assets.gate.layers.coverage import DEFAULT_THRESHOLD
+from dpo_assets.gate.pipeline import LAYERS
+from dpo_assets.intake import domain_mix
+from dpo_assets.stage import StageFrames
+
+GROUP = "gate"
+
+
+class GateConfig(dg.Config):
+    """Run configuration of a gate layer."""
+
+    coverage_threshold: float = DEFAULT_THRESHOLD  # layer 8 certifies at this percent
+
+
+def asset_name(number: int, name: str) -> str:
+    return f"gate_{number}_{name}"
+
+
+def _make_layer_asset(number: int, name: str, upstream: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=asset_name(number, name),
+        group_name=GROUP,
+        ins={"upstream": dg.AssetIn(upstream)},
+        io_manager_key="stage_io_manager",
+        code_version=f"gate-{number}-v1",
+        description=f"Gate layer {number} ({name}) over the survivors of {upstream}: "
+        "survivors and rejections with reasons and evidence.",
+    )
+    def layer_asset(context: dg.AssetExecutionContext, config: GateConfig, upstream: StageFrames):
+        from dpo_assets.sandbox import get_sandbox
+
+        spec = LAYERS[number - 1]
+        executor = None if spec.pure else get_sandbox()
+        frames = run_layer_on_frame(
+            number, upstream.survivors, executor, config.coverage_threshold, progress=context.log.info
+        )
+        rows_in, passed = len(upstream.survivors), len(frames.survivors)
+        metadata = {
+            "dagster/row_count": passed,
+            "rows_in": rows_in,
+            "passed": passed,
+            "rejected": len(frames.rejections),
+            "shrinkage_pct": round(100.0 * (rows_in - passed) / rows_in, 2) if rows_in else 0.0,
+            "rejections_by_task": counts_table(frames.rejections["task_id"].value_counts().to_dict(), "task"),
+            "domain_mix": markdown_table(domain_mix(frames.survivors)),
+        }
+        if number == 8 and passed:
+            metadata["mean_coverage"] = round(float(frames.survivors["coverage"].mean()), 2)
+        return dg.Output(frames, metadata=metadata)
+
+    return layer_asset
+
+
+def build_gate_assets(first_upstream: str = "raw_samples") -> list[dg.AssetsDefinition]:
+    assets, upstream = [], first_upstream
+    for spec in LAYERS:
+        assets.append(_make_layer_asset(spec.number, spec.name, upstream))
+        upstream = asset_name(spec.number, spec.name)
+    return assets
+
+
+gate_assets = build_gate_assets()

@@ -1,0 +1,49 @@
+"""Gate layers 1-8 as Dagster assets, materialized in a real (temporary) instance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from dpo_assets.corpus.bundled import load_labels, load_samples
+from dpo_assets.defs import defs
+from dpo_assets.defs.gate_assets import asset_name
+from dpo_assets.gate.pipeline import LAYERS
+from dpo_assets.storage import read_parquet
+
+TASK = "pytest_traceback_repair/moving_average"
+
+
+# Read before the data_root fixture points the data folder at a temporary one.
+SAMPLES, LABELS = load_samples(TASK), load_labels(TASK)
+
+
+def test_layers_materialize_with_accounting_and_metadata(data_root: Path, tmp_path: Path) -> None:
+    samples, labels = SAMPLES, LABELS
+    picked = [i for i in samples if labels[i]["label"] == "correct"][:2]
+    picked += [i for i in samples if labels[i]["label"] != "correct" and 7 not in labels[i]["caught_by"]][:4]
+    (data_root / "bundled" / "few.jsonl").write_text("".join(json.dumps(samples[i]) + "\n" for i in picked))
+    home = tmp_path / "home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance,
+                                selection=dg.AssetSelection.groups("intake", "gate"))
+    assert result.success
+    rejected_total, survivors = 0, len(picked)
+    for spec in LAYERS:
+        name = asset_name(spec.number, spec.name)
+        meta = result.asset_materializations_for_node(name)[0].metadata
+        assert meta["rows_in"].value == survivors
+        assert meta["passed"].value + meta["rejected"].value == survivors
+        rejected_total += meta["rejected"].value
+        survivors = meta["passed"].value
+        folder = data_root / "runs" / name
+        rejections = read_parquet(folder / "rejections.parquet")
+        assert set(rejections["layer"]) <= {spec.number}
+        assert all(rejections["reason"].str.len() > 0)
+    final = read_parquet(data_root / "runs" / asset_name(8, "coverage") / "survivors.parquet")
+    assert sorted(final["sample_id"]) == sorted(i for i in picked if labels[i]["label"] == "correct")
+    assert all(final["coverage"] >= 80)
+    assert rejected_total + len(final) == len(picked)
