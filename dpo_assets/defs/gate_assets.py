@@ -1,5 +1,8 @@
 """Gate layers 1-8 as Dagster assets: each consumes the previous layer's survivors."""
 
+import hashlib
+from pathlib import Path
+
 import dagster as dg
 
 from dpo_assets.defs.metadata import counts_table, markdown_table
@@ -22,13 +25,28 @@ def asset_name(number: int, name: str) -> str:
     return f"gate_{number}_{name}"
 
 
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def layer_code_version(name: str) -> str:
+    """A hash of what decides a layer's verdicts: its module, the shared engine and sandbox
+    code, and every task unit's material, so editing any of them marks the layer changed."""
+    files = [_PACKAGE / "gate" / "layers" / f"{name}.py", _PACKAGE / "gate" / "engine.py"]
+    files += sorted((_PACKAGE / "sandbox").glob("*.py")) + sorted((_PACKAGE / "tasks").rglob("*.py"))
+    files += sorted((_PACKAGE / "tasks").rglob("*.txt"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def _make_layer_asset(number: int, name: str, upstream: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=asset_name(number, name),
         group_name=GROUP,
         ins={"upstream": dg.AssetIn(upstream)},
         io_manager_key="stage_io_manager",
-        code_version=f"gate-{number}-v1",
+        code_version=layer_code_version(name),
         description=f"Gate layer {number} ({name}) over the survivors of {upstream}: "
         "survivors and rejections with reasons and evidence.",
     )

@@ -47,3 +47,26 @@ def test_layers_materialize_with_accounting_and_metadata(data_root: Path, tmp_pa
     assert sorted(final["sample_id"]) == sorted(i for i in picked if labels[i]["label"] == "correct")
     assert all(final["coverage"] >= 80)
     assert rejected_total + len(final) == len(picked)
+
+
+def test_code_version_follows_the_layer_source(tmp_path: Path, monkeypatch) -> None:
+    import importlib
+
+    gate_assets = importlib.import_module("dpo_assets.defs.gate_assets")  # the package exports a list
+
+    versions = {spec.name: gate_assets.layer_code_version(spec.name) for spec in LAYERS}
+    assert len(set(versions.values())) == len(LAYERS)  # each layer's own module counts
+    assert versions == {spec.name: gate_assets.layer_code_version(spec.name) for spec in LAYERS}
+    # A copy of the package with one layer edited: only that layer's version changes.
+    import shutil
+
+    copy = tmp_path / "dpo_assets"
+    shutil.copytree(gate_assets._PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    layer_file = copy / "gate" / "layers" / "fuzz.py"
+    layer_file.write_text(layer_file.read_text() + "\n# changed\n")
+    monkeypatch.setattr(gate_assets, "_PACKAGE", copy)
+    changed = {spec.name: gate_assets.layer_code_version(spec.name) for spec in LAYERS}
+    assert [n for n in versions if versions[n] != changed[n]] == ["fuzz"]
+    material = copy / "tasks" / "fft" / "transform" / "__init__.py"
+    material.write_text(material.read_text() + "\n# material changed\n")
+    assert all(gate_assets.layer_code_version(n) != changed[n] for n in versions)
