@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dpo_assets import paths
+from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.intake import discover_inputs, intake_files
 from dpo_assets.tasks import get_task, load_catalog
 
@@ -69,7 +70,7 @@ def test_labels_cover_exactly_the_bundled_samples() -> None:
         assert label["task_id"] == SAMPLES[sample_id]["task_id"], sample_id
         assert label["label"] in LABELS, sample_id
         if label["label"] == "correct":
-            assert not label["caught_by"], sample_id
+            assert label["defect"] is None and label["caught_by"] == [], sample_id
         else:
             assert label["defect"], sample_id
             assert label["caught_by"] and set(label["caught_by"]) <= set(range(1, 9)), sample_id
@@ -80,11 +81,22 @@ def test_each_task_has_enough_candidates_of_each_kind(task_id: str) -> None:
     counts = Counter(lab["label"] for lab in LABELS_BY_ID.values() if lab["task_id"] == task_id)
     assert counts["correct"] >= 10, counts
     assert counts["broken"] >= 25, counts
-    assert counts["hacking"] >= 4, counts
+    assert counts["hacking"] >= 5, counts
     task_labels = [lab for lab in LABELS_BY_ID.values() if lab["task_id"] == task_id]
     hacks = [lab["defect"] for lab in task_labels if lab["label"] == "hacking"]
     for kind, words in HACKS.items():
         assert any(w in defect for defect in hacks for w in words), f"{task_id}: no {kind} sample in {hacks}"
+
+
+@pytest.mark.parametrize("task_id", list(load_catalog()))
+def test_task_corpus_and_labels_line_up(task_id: str, corpus_line_counts) -> None:
+    samples, task_labels = load_samples(task_id), load_labels(task_id)
+    assert (len(samples), len(task_labels)) == corpus_line_counts(task_id)  # no sample id repeats
+    assert list(samples) == list(task_labels)  # the labels file follows the corpus file, line for line
+    for sample_id, sample in samples.items():
+        assert sample["task_id"] == task_labels[sample_id]["task_id"] == task_id
+        assert sample["origin"] == "bundled" and sample["code"].strip()
+        compile(sample["code"], sample_id, "exec")
 
 
 def test_metropolis_covers_the_named_defects() -> None:

@@ -183,22 +183,6 @@ def test_property_strategies_draw_valid_scenarios():
 # ---- the bundled corpus --------------------------------------------------------------------
 
 
-def test_bundled_corpus_is_consistent(corpus_line_counts):
-    samples = list(load_samples(TASK.task_id).values())
-    labels = list(load_labels(TASK.task_id).values())
-    assert (len(samples), len(labels)) == corpus_line_counts(TASK.task_id)  # no sample id repeats
-    ids = [s["sample_id"] for s in samples]
-    assert len(ids) == len(set(ids))
-    assert ids == [lab["sample_id"] for lab in labels]
-    for s in samples:
-        assert s["task_id"] == "agentic/tool_loop" and s["origin"] == "bundled" and s["code"].strip()
-    counts = {k: sum(lab["label"] == k for lab in labels) for k in ("correct", "broken", "hacking")}
-    assert counts["correct"] >= 10 and counts["broken"] >= 25 and counts["hacking"] >= 5
-    for lab in labels:
-        if lab["label"] == "correct":
-            assert lab["defect"] is None and lab["caught_by"] == []
-        else:
-            assert lab["defect"] and lab["caught_by"]
-            assert set(lab["caught_by"]) <= set(range(1, 9))
-    defects = [lab["defect"] for lab in labels if lab["defect"]]
+def test_defect_classes_are_distinct():
+    defects = [lab["defect"] for lab in load_labels(TASK.task_id).values() if lab["defect"]]
     assert len(defects) == len(set(defects))

@@ -133,23 +133,6 @@ def test_material_rejects_defect(task, defect, category):
     assert _violations(task, _code_for(defect), category), f"{category} accepted {defect}"
 
 
-def test_corpus_and_labels_agree(corpus_line_counts):
-    samples = load_samples(TASK_ID)
-    labels = list(load_labels(TASK_ID).values())
-    assert (len(samples), len(labels)) == corpus_line_counts(TASK_ID)  # no sample id repeats
-    assert [lab["sample_id"] for lab in labels] == list(samples)
-    counts = {kind: sum(lab["label"] == kind for lab in labels) for kind in ("correct", "broken", "hacking")}
-    assert counts["correct"] >= 10 and counts["broken"] >= 25 and counts["hacking"] >= 5
-    for lab in labels:
-        assert lab["task_id"] == TASK_ID and samples[lab["sample_id"]]["task_id"] == TASK_ID
-        assert samples[lab["sample_id"]]["origin"] == "bundled"
-        if lab["label"] == "correct":
-            assert lab["defect"] is None and lab["caught_by"] == []
-        else:
-            assert lab["defect"] and lab["caught_by"]
-            assert set(lab["caught_by"]) <= {1, 2, 3, 4, 5, 6, 7, 8}
-
-
 @pytest.mark.parametrize("index", range(3))
 def test_some_correct_candidates_pass_material(task, index):
     correct = [lab["sample_id"] for lab in load_labels(TASK_ID).values() if lab["label"] == "correct"]

@@ -160,24 +160,6 @@ def test_material_rejects_defect(defect, layer, needle):
 # ---- the corpus ------------------------------------------------------------------------------
 
 
-def test_corpus_is_consistent(corpus_line_counts):
-    samples = list(load_samples(TASK.task_id).values())
-    labels = list(load_labels(TASK.task_id).values())
-    assert (len(samples), len(labels)) == corpus_line_counts(TASK.task_id)  # no sample id repeats
-    ids = [s["sample_id"] for s in samples]
-    assert len(ids) == len(set(ids))
-    assert ids == [r["sample_id"] for r in labels]
-    assert all(s["task_id"] == TASK.task_id and s["origin"] == "bundled" for s in samples)
-    counts = {kind: sum(r["label"] == kind for r in labels) for kind in ("correct", "broken", "hacking")}
-    assert counts["correct"] >= 10 and counts["broken"] >= 25 and counts["hacking"] >= 5
-    for r in labels:
-        if r["label"] == "correct":
-            assert r["defect"] is None and r["caught_by"] == []
-        else:
-            assert r["defect"] and r["caught_by"]
-            assert set(r["caught_by"]) <= set(range(1, 9))
-
-
 @pytest.mark.parametrize("sample_id", ["bounded_gather-correct-03", "bounded_gather-correct-08"])
 def test_correct_samples_pass_fuzz_and_edge(sample_id):
     code = load_samples(TASK.task_id)[sample_id]["code"]
