@@ -6,9 +6,12 @@ Each generated candidate derives from one seed sample by a chain of operators:
 * ``mutation:<op>[+<op>...]`` - one defect-injecting mutation (:mod:`.mutations`),
   optionally followed by rewrites that disguise it.
 
-The batch is balanced round-robin over the tasks present, mixes about 55 % rewrites and
-45 % mutations per task, holds no two candidates with the same ``(task_id, normalized
-code)`` (nor one equal to a seed), and is fully determined by ``seed``.
+The batch is balanced round-robin over the tasks present, holds no two candidates with the
+same ``(task_id, normalized code)`` (nor one equal to a seed), and is fully determined by
+``seed``. With parent labels, each task's slots follow an autopilot-like mix (see
+:class:`Mix`): a small share of *clean* rewrites of correct parents (the candidates that
+should certify), mutations (mostly of correct parents: near misses), and *disguised*
+rewrites of broken or reward-hacking parents. Without labels: 55 % rewrites, 45 % mutations.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +36,12 @@ from dpo_assets.corpus.mutations import TREE_MUTATIONS
 from dpo_assets.corpus.rewrites import CONTENT_REWRITES, TREE_REWRITES, normalize, render
 from dpo_assets.sample_ids import default_sample_id
 
-REWRITE_SHARE = 0.55
+REWRITE_SHARE = 0.55  # without labels
 MAX_DEPTH = 3  # at most this many operators per candidate
 ATTEMPTS_PER_SLOT = 40
 ATTEMPTS_PER_DEPTH = 8  # failed attempts before a slot tries one more operator
 EXHAUSTED_AFTER = 3  # consecutive failed slots after which a task leaves the rotation
-PREFER_CORRECT = 0.75  # chance of drawing a parent labelled ``correct`` when there is one
+PREFER_CORRECT = 0.75  # chance that a mutation starts from a parent labelled ``correct``
 PROGRESS_EVERY = 250
 CARRIED_KEYS = ("broken_code", "traceback")
 
@@ -55,15 +59,46 @@ class _Seed:
 class _TaskPool:
     seeds: list[_Seed]
     slots: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # slots filled per kind
     failures: int = 0
     # seed index -> operators known not to apply to that seed itself
     inapplicable: dict[int, set[str]] = field(default_factory=dict)
 
 
-def _kind_of_slot(k: int) -> str:
-    """Deterministic 55/45 interleave: slot ``k`` of a task is a mutation or a rewrite."""
-    share = 1.0 - REWRITE_SHARE
-    return "mutation" if int((k + 1) * share) > int(k * share) else "rewrite"
+@dataclass(frozen=True)
+class Mix:
+    """Shares of a labelled batch's slot kinds (the rest are disguised defective rewrites).
+
+    The default mirrors an autopilot batch, where most candidates are wrong: about 10 % clean
+    rewrites (plus the mutants that happen to be equivalent) certify, against the ~5 % of the
+    2,439-candidate run this project was built after.
+    """
+
+    clean: float = 0.10  # rewrites of correct parents
+    mutation: float = 0.45  # mutations, of a correct parent with PREFER_CORRECT
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.clean <= 1 and 0 <= self.mutation <= 1 and self.clean + self.mutation <= 1):
+            raise ValueError(f"mix shares must lie in [0, 1] and sum to at most 1, got {self}")
+
+    def shares(self) -> dict[str, float]:
+        return {"clean": self.clean, "mutation": self.mutation, "disguise": 1 - self.clean - self.mutation}
+
+
+UNLABELLED_SHARES = {"clean": 0.0, "mutation": 1.0 - REWRITE_SHARE, "disguise": 0.0, "rewrite": REWRITE_SHARE}
+
+
+def _kind_of_slot(counts: Mapping[str, int], shares: Mapping[str, float]) -> str:
+    """Deterministic interleave: the kind furthest behind its share gets the next slot."""
+    total = sum(counts.values()) + 1
+    return max(shares, key=lambda kind: (total * shares[kind] - counts.get(kind, 0), shares[kind]))
+
+
+def _fallbacks(kind: str) -> tuple[str, ...]:
+    """Kinds to try when ``kind`` yields nothing for a task (its parents are used up)."""
+    order = {"clean": ("mutation", "disguise"), "disguise": ("mutation", "clean"),
+             "mutation": ("disguise", "clean", "rewrite"), "rewrite": ("mutation",)}  # fmt: skip
+    return order[kind]
 
 
 def generate_batch(
@@ -72,13 +107,14 @@ def generate_batch(
     seed: int,
     *,
     labels: Mapping[str, str] | None = None,
+    mix: Mix | None = None,
     progress: Progress | None = None,
     progress_every: int = PROGRESS_EVERY,
 ) -> list[dict]:
     """Derive up to ``target`` new, distinct candidates from ``seed_samples``.
 
-    ``labels`` (sample id → ``correct``/``broken``/``hacking``) is optional: when given,
-    parents labelled ``correct`` are preferred and each candidate records ``parent_label``.
+    ``labels`` (sample id → ``correct``/``broken``/``hacking``) is optional: when given, slots
+    follow ``mix`` (default :class:`Mix`) and each candidate records ``parent_label``.
     Returns fewer than ``target`` only when the seeds cannot yield that many distinct
     programs even with chains of :data:`MAX_DEPTH` operators.
     """
@@ -101,6 +137,8 @@ def generate_batch(
         seen.add((task_id, norm))
         pools.setdefault(task_id, _TaskPool([])).seeds.append(_Seed(sample, parent_id, label))
 
+    labelled = any(s.label is not None for pool in pools.values() for s in pool.seeds)
+    shares = (mix or Mix()).shares() if labelled else UNLABELLED_SHARES
     out: list[dict] = []
     active = sorted(pools)
     while len(out) < target and active:
@@ -108,11 +146,13 @@ def generate_batch(
             if len(out) >= target:
                 break
             pool = pools[task_id]
-            kind = _kind_of_slot(pool.slots)
+            kind = _kind_of_slot(pool.kinds, shares)
             record = _make_candidate(task_id, pool, kind, rng, seen, seed, len(out))
-            if record is None:  # this kind is used up for now: let the other kind fill the slot
-                other = "rewrite" if kind == "mutation" else "mutation"
-                record = _make_candidate(task_id, pool, other, rng, seen, seed, len(out))
+            for other in _fallbacks(kind):  # this kind is used up for now: another fills the slot
+                if record is not None:
+                    break
+                if shares.get(other, 0) > 0:
+                    record = _make_candidate(task_id, pool, other, rng, seen, seed, len(out))
             if record is None:
                 pool.failures += 1
                 if pool.failures >= EXHAUSTED_AFTER:
@@ -120,6 +160,7 @@ def generate_batch(
                 continue
             pool.failures = 0
             pool.slots += 1
+            pool.kinds[kind] += 1
             out.append(record)
             if progress is not None and (len(out) % progress_every == 0 or len(out) == target):
                 progress(len(out), target)
@@ -134,9 +175,15 @@ def _compiles(code: str) -> bool:
     return True
 
 
-def _pick_parent(pool: _TaskPool, rng: random.Random) -> int:
+def _pick_parent(pool: _TaskPool, kind: str, rng: random.Random) -> int | None:
+    """A seed index for a slot of ``kind``; None when the task has no parent of that kind."""
     correct = [i for i, s in enumerate(pool.seeds) if s.label == "correct"]
-    if correct and rng.random() < PREFER_CORRECT:
+    if kind == "clean":
+        return rng.choice(correct) if correct else None
+    if kind == "disguise":
+        defective = [i for i, s in enumerate(pool.seeds) if s.label is not None and s.label != "correct"]
+        return rng.choice(defective) if defective else None
+    if kind == "mutation" and correct and rng.random() < PREFER_CORRECT:
         return rng.choice(correct)
     return rng.randrange(len(pool.seeds))
 
@@ -156,11 +203,13 @@ def _make_candidate(
     is drawn (mostly one operator) and grows by one every :data:`ATTEMPTS_PER_DEPTH` failed
     attempts, so seeds whose single-operator variants are used up get 2-3 operator combos.
     """
-    weights = (0.5, 0.35, 0.15) if kind == "rewrite" else (0.6, 0.3, 0.1)
+    weights = (0.6, 0.3, 0.1) if kind == "mutation" else (0.5, 0.35, 0.15)
     base = rng.choices((1, 2, 3), weights=weights)[0]
     for attempt in range(ATTEMPTS_PER_SLOT):
         depth = min(MAX_DEPTH, base + attempt // ATTEMPTS_PER_DEPTH)
-        parent_index = _pick_parent(pool, rng)
+        parent_index = _pick_parent(pool, kind, rng)
+        if parent_index is None:
+            return None
         parent = pool.seeds[parent_index]
         tree = ast.parse(parent.sample["code"])
         skip = pool.inapplicable.setdefault(parent_index, set())
@@ -304,6 +353,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--count", type=int, default=2000, help="candidates to generate (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--clean-share", type=float, default=Mix.clean, metavar="F",
+        help=f"share of rewrites of correct parents (should certify; default {Mix.clean})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--mutation-share", type=float, default=Mix.mutation, metavar="F",
+        help=f"share of defect-injecting mutations (default {Mix.mutation}); the rest are "
+        "rewrites of broken or reward-hacking parents",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="output JSONL file")
 
 
@@ -326,12 +384,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"generate: no samples in {corpus}", file=sys.stderr)
         return 2
     labels = read_labels(labels_dir)
+    try:
+        mix = Mix(clean=args.clean_share, mutation=args.mutation_share)
+    except ValueError as exc:
+        print(f"generate: {exc}", file=sys.stderr)
+        return 2
 
     def report(done: int, target: int) -> None:
         print(f"generate: {done}/{target} candidates", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    batch = generate_batch(samples, args.count, args.seed, labels=labels, progress=report)
+    batch = generate_batch(samples, args.count, args.seed, labels=labels, mix=mix, progress=report)
     try:
         write_jsonl_atomic(args.out, batch)
     except OSError as exc:

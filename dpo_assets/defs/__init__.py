@@ -7,6 +7,7 @@ import dagster as dg
 from dpo_assets.defs.gate_assets import gate_assets
 from dpo_assets.defs.intake_assets import raw_sample_files, raw_samples
 from dpo_assets.defs.io import StageParquetIOManager
+from dpo_assets.defs.pool_assets import chosen_pool
 
 main_job = dg.define_asset_job(
     "main_job",
@@ -15,7 +16,7 @@ main_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_sample_files, raw_samples, *gate_assets],
+    assets=[raw_sample_files, raw_samples, *gate_assets, chosen_pool],
     jobs=[main_job],
     resources={"stage_io_manager": StageParquetIOManager()},
 )

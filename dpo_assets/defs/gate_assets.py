@@ -1,15 +1,15 @@
 """Gate layers 1-8 as Dagster assets: each consumes the previous layer's survivors."""
 
 import hashlib
+import time
 from pathlib import Path
 
 import dagster as dg
 
-from dpo_assets.defs.metadata import counts_table, markdown_table
+from dpo_assets.defs.metadata import layer_metadata
 from dpo_assets.gate.frames import run_layer_on_frame
 from dpo_assets.gate.layers.coverage import DEFAULT_THRESHOLD
 from dpo_assets.gate.pipeline import LAYERS
-from dpo_assets.intake import domain_mix
 from dpo_assets.stage import StageFrames
 
 GROUP = "gate"
@@ -55,20 +55,12 @@ def _make_layer_asset(number: int, name: str, upstream: str) -> dg.AssetsDefinit
 
         spec = LAYERS[number - 1]
         executor = None if spec.pure else get_sandbox()
+        started = time.monotonic()
         frames = run_layer_on_frame(
             number, upstream.survivors, executor, config.coverage_threshold, progress=context.log.info
         )
-        rows_in, passed = len(upstream.survivors), len(frames.survivors)
-        metadata = {
-            "dagster/row_count": passed,
-            "rows_in": rows_in,
-            "passed": passed,
-            "rejected": len(frames.rejections),
-            "shrinkage_pct": round(100.0 * (rows_in - passed) / rows_in, 2) if rows_in else 0.0,
-            "rejections_by_task": counts_table(frames.rejections["task_id"].value_counts().to_dict(), "task"),
-            "domain_mix": markdown_table(domain_mix(frames.survivors)),
-        }
-        if number == 8 and passed:
+        metadata = layer_metadata(upstream.survivors, frames, time.monotonic() - started)
+        if number == 8 and len(frames.survivors):
             metadata["mean_coverage"] = round(float(frames.survivors["coverage"].mean()), 2)
         return dg.Output(frames, metadata=metadata)
 

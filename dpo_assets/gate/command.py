@@ -2,7 +2,9 @@
 
 Writes ``DIR/verdicts.jsonl``: one object per input line, in input order (see
 ``spec/formats.md``). Exit 0 whenever the run completed; 2, with a one-line message on
-stderr, when INPUT cannot be read or DIR cannot be written.
+stderr, when INPUT cannot be read or DIR cannot be written. ``--jobs N`` checks N candidates
+at a time, one sandbox each; the verdicts do not depend on it. Progress goes to stderr: a
+live bar per layer on a terminal, one line per layer otherwise.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from dpo_assets.gate.layers.coverage import DEFAULT_THRESHOLD
-from dpo_assets.gate.pipeline import DEFAULT_WORKERS, Verdict, certify, one_line
+from dpo_assets.gate.pipeline import Verdict, certify, one_line
+from dpo_assets.gate.progress import LayerProgress
 from dpo_assets.intake.validate import LineResult, intake_lines
+from dpo_assets.sandbox.concurrency import default_jobs
 from dpo_assets.storage import write_jsonl
 
 VERDICTS_FILE = "verdicts.jsonl"
@@ -35,7 +39,7 @@ def _threshold(text: str) -> float:
     return value
 
 
-def _workers(text: str) -> int:
+def _jobs(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -56,11 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"layer-8 coverage threshold in percent (default {DEFAULT_THRESHOLD:g})",
     )
     parser.add_argument(
-        "--workers",
-        type=_workers,
-        default=DEFAULT_WORKERS,
-        help=f"candidates checked at a time, one sandbox each (default {DEFAULT_WORKERS})",
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=default_jobs(),
+        metavar="N",
+        help=f"candidates checked at a time, one sandbox each (default: CPUs + 2 = {default_jobs()})",
     )
+    parser.add_argument("--workers", type=_jobs, dest="jobs", help=argparse.SUPPRESS)  # old name
 
 
 def _fail(message: str) -> int:
@@ -124,21 +131,18 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot write to {out}: {_describe(exc)}")
 
-    def progress(message: str) -> None:
-        print(f"gate: {message}", file=sys.stderr, flush=True)
-
     lines = list(intake_lines([(str(source), data)], _known_task))
     samples = [r.sample for r in lines if r.sample is not None]
     rejected = len(lines) - len(samples)
-    progress(f"layer 0 intake: {len(lines)} lines, {len(samples)} passed, {rejected} rejected")
-
     verdicts: dict[str, Verdict] = {}
-    if samples:
-        from dpo_assets.sandbox.forkserver import SandboxPool
+    with LayerProgress(sys.stderr) as progress:
+        progress.message(f"layer 0 intake: {len(lines)} lines, {len(samples)} passed, {rejected} rejected")
+        if samples:
+            from dpo_assets.sandbox.forkserver import SandboxPool
 
-        with SandboxPool(size=args.workers) as pool:
-            for verdict in certify(samples, pool, args.threshold, progress, args.workers):
-                verdicts[verdict.sample_id] = verdict
+            with SandboxPool(size=args.jobs) as pool:
+                found = certify(samples, pool, args.threshold, progress.message, args.jobs, progress.tick)
+                verdicts = {v.sample_id: v for v in found}
 
     rows = [_row(r, verdicts.get(r.sample.sample_id) if r.sample else None) for r in lines]
     assert len(rows) == len(lines)

@@ -7,6 +7,7 @@ by the execution layers (1, 2, 3, 4, 7) and by the catalog's self-tests.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -188,6 +189,23 @@ def run_properties(
 
 EXECUTION_LAYERS = (1, 2, 3, 4, 7)
 
+# Wall-clock budget of one candidate's batch per layer, and of any one call in it. Correct
+# candidates need well under a second for a whole batch of layers 1-4 (about 10-200 ms); the
+# budgets are what a hanging candidate (a deadlock, a real sleep, a busy loop, an O(N^2)
+# algorithm) costs before it is rejected as a timeout, so they are tight, with a wide margin
+# for a loaded machine. Layer 7 uses the task's ``edge_seconds`` and ``edge_call_seconds``.
+LAYER_SECONDS: dict[int, float] = {1: 5.0, 2: 5.0, 3: 10.0, 4: 5.0}
+CALL_SECONDS = 2.0
+
+
+def layer_limits(task: Task, layer: int) -> Limits:
+    """The default sandbox limits for one candidate's batch of ``layer`` on ``task``."""
+    if layer == 7:
+        seconds, call = task.edge_seconds, task.edge_call_seconds
+    else:
+        seconds, call = LAYER_SECONDS[layer], CALL_SECONDS
+    return Limits(wall_seconds=seconds, cpu_seconds=max(1, math.ceil(seconds)), call_seconds=call)
+
 
 def run_layer(
     executor: Executor,
@@ -198,7 +216,10 @@ def run_layer(
     reference: Sequence[Observation] | None = None,
 ) -> list[Violation]:
     """Run one execution layer's material (1 invariant, 2 differential, 3 property, 4 fuzz,
-    7 edge) against ``source``. The edge layer's default budget is the task's ``edge_seconds``."""
+    7 edge) against ``source``, by default within :func:`layer_limits`."""
+    if layer not in EXECUTION_LAYERS:
+        raise ValueError(f"layer {layer} is not an execution layer (those are {EXECUTION_LAYERS})")
+    limits = limits or layer_limits(task, layer)
     if layer == 1:
         return run_cases(executor, task, source, task.invariants, limits)
     if layer == 2:
@@ -207,7 +228,4 @@ def run_layer(
         return run_properties(executor, task, source, task.properties, limits)
     if layer == 4:
         return run_cases(executor, task, source, task.fuzz, limits)
-    if layer == 7:
-        edge = limits or Limits(wall_seconds=task.edge_seconds, cpu_seconds=max(1, int(task.edge_seconds)))
-        return run_cases(executor, task, source, task.edge, edge)
-    raise ValueError(f"layer {layer} is not an execution layer (those are {EXECUTION_LAYERS})")
+    return run_cases(executor, task, source, task.edge, limits)

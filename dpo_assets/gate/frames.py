@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from dpo_assets.gate.pipeline import LayerResult, run_layer_on
+from dpo_assets.gate.pipeline import DEFAULT_WORKERS, LayerResult, OnDone, Progress, run_layer_on
 from dpo_assets.intake.frames import REJECTION_COLUMNS
 from dpo_assets.intake.validate import Sample
 from dpo_assets.sandbox.executor import Executor
@@ -63,8 +63,14 @@ def layer_frames(frame: pd.DataFrame, result: LayerResult, layer: int) -> StageF
 
 
 def run_layer_on_frame(
-    layer: int, frame: pd.DataFrame, executor: Executor | None, threshold: float, progress=None
+    layer: int,
+    frame: pd.DataFrame,
+    executor: Executor | None,
+    threshold: float,
+    progress: Progress | None = None,
+    workers: int = DEFAULT_WORKERS,
+    on_done: OnDone | None = None,
 ) -> StageFrames:
     """Run gate ``layer`` over a survivors table (the Dagster assets' entry point)."""
-    result = run_layer_on(layer, samples_from_frame(frame), executor, threshold, progress)
+    result = run_layer_on(layer, samples_from_frame(frame), executor, threshold, progress, workers, on_done)
     return layer_frames(frame, result, layer)

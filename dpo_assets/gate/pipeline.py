@@ -10,6 +10,9 @@ Samples are intake :class:`~dpo_assets.intake.validate.Sample` objects throughou
 
 from __future__ import annotations
 
+import functools
+import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,14 +31,16 @@ from dpo_assets.gate.layers import (
 )
 from dpo_assets.gate.layers import property as property_layer
 from dpo_assets.intake.validate import Sample
+from dpo_assets.sandbox.concurrency import default_jobs
 from dpo_assets.sandbox.executor import Executor
 from dpo_assets.sandbox.outcome import Observation
 from dpo_assets.tasks import get_task
 from dpo_assets.tasks.base import Task
 
 Progress = Callable[[str], None]
+OnDone = Callable[[int, int], None]  # (candidates done, candidates in the layer)
 MAX_REASON = 300
-DEFAULT_WORKERS = 2
+DEFAULT_WORKERS = default_jobs()  # CPUs + 2: see dpo_assets.sandbox.concurrency
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,15 @@ class Verdict:
     coverage: float | None = None  # layer-8 score when measured
 
 
+_ADDRESS = re.compile(r"\b(at 0x)[0-9a-fA-F]+\b")
+
+
+def stable_text(text: str) -> str:
+    """``text`` without what differs from run to run for the same verdict: memory addresses
+    of default object reprs (``<solution.X object at 0x7f…>`` becomes ``… at 0x…>``)."""
+    return _ADDRESS.sub(r"\1…", text)
+
+
 def one_line(text: str, limit: int = MAX_REASON) -> str:
     """``text`` squeezed onto one line and clipped to ``limit`` characters."""
     flat = " ".join(text.split())
@@ -166,10 +180,16 @@ def run_layer_on(
     threshold: float = coverage.DEFAULT_THRESHOLD,
     progress: Progress | None = None,
     workers: int = DEFAULT_WORKERS,
+    on_done: OnDone | None = None,
 ) -> LayerResult:
     """Run gate layer ``layer_number`` over ``samples``: ``(survivors, rejections)``, both in
     input order. Execution layers run ``workers`` candidates at a time on ``executor`` (which
-    must be safe for concurrent callers, e.g. a :class:`SandboxPool`); layers 5 and 6 are pure."""
+    must be safe for concurrent callers, e.g. a :class:`SandboxPool`); layers 5 and 6 are pure.
+
+    ``progress`` gets one summary line when the layer is done. ``on_done(done, total)`` is
+    called with ``done=0`` before the first candidate and again as each candidate finishes,
+    from the worker threads but never concurrently (calls are serialized, ``done`` increases
+    by one each time)."""
     spec = layer_spec(layer_number)
     if not spec.pure and executor is None:
         raise ValueError(f"layer {layer_number} ({spec.name}) needs an executor")
@@ -180,11 +200,22 @@ def run_layer_on(
     # In the calling thread, before fanning out: the reference uses the global ``random``.
     refs = _reference_for(tasks) if layer_number == differential.NUMBER else {}
 
-    def judge(item: tuple[Sample, Task]) -> tuple[list[Violation], float | None]:
-        sample, task = item
-        return _judge_safely(layer_number, sample, task, executor, threshold, refs.get(task.task_id))
-
     items = list(zip(samples, tasks))
+    finished = 0
+    finished_lock = threading.Lock()
+
+    def judge(item: tuple[Sample, Task]) -> tuple[list[Violation], float | None]:
+        nonlocal finished
+        sample, task = item
+        verdict = _judge_safely(layer_number, sample, task, executor, threshold, refs.get(task.task_id))
+        if on_done is not None:
+            with finished_lock:
+                finished += 1
+                on_done(finished, len(items))
+        return verdict
+
+    if on_done is not None:
+        on_done(0, len(items))
     if spec.pure or workers <= 1 or len(items) <= 1:
         results = [judge(item) for item in items]
     else:
@@ -204,8 +235,8 @@ def run_layer_on(
                 sample_id=sample.sample_id,
                 task_id=sample.task_id,
                 layer=layer_number,
-                reason=one_line(first.line()),
-                evidence=first.evidence,
+                reason=one_line(stable_text(first.line())),
+                evidence=stable_text(first.evidence),
                 coverage=score,
             )
         )
@@ -223,9 +254,14 @@ def certify(
     threshold: float = coverage.DEFAULT_THRESHOLD,
     progress: Progress | None = None,
     workers: int = DEFAULT_WORKERS,
+    on_done: Callable[[LayerSpec, int, int], None] | None = None,
+    on_result: Callable[[LayerSpec, LayerResult], None] | None = None,
 ) -> list[Verdict]:
     """Layers 1 to 8 in order, each over the previous layer's survivors; one verdict per
-    sample, in input order. Sample ids must be unique (intake guarantees it)."""
+    sample, in input order. Sample ids must be unique (intake guarantees it).
+
+    ``on_done(spec, done, total)`` follows each layer candidate by candidate (see
+    :func:`run_layer_on`); ``on_result(spec, result)`` sees each layer's result."""
     ids = [s.sample_id for s in samples]
     if len(set(ids)) != len(ids):
         raise ValueError("certify needs unique sample ids")
@@ -235,7 +271,10 @@ def certify(
     for spec in LAYERS:
         if not current:
             break
-        result = run_layer_on(spec.number, current, executor, threshold, progress, workers)
+        tick = None if on_done is None else functools.partial(on_done, spec)
+        result = run_layer_on(spec.number, current, executor, threshold, progress, workers, tick)
+        if on_result is not None:
+            on_result(spec, result)
         scores.update(result.coverage)
         for rejection in result.rejections:
             rejected[rejection.sample_id] = rejection

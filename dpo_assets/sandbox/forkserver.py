@@ -94,6 +94,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from dpo_assets.sandbox import isolation, runtime
+from dpo_assets.sandbox.concurrency import default_jobs
 from dpo_assets.sandbox.executor import call_payload, observation_from_record
 from dpo_assets.sandbox.limits import DEFAULT_LIMITS, Limits
 from dpo_assets.sandbox.outcome import Call, Outcome, Status
@@ -365,6 +366,7 @@ class _Run:
     tampered: str | None = None
     ended: bool = False
     timed_out: bool = False
+    call_timed_out: bool = False  # the per-call budget ran out (``timed_out`` is set too)
     status: int | None = None  # wait status
     rusage: Any = None
     stdout: bytearray = dataclasses.field(default_factory=bytearray)
@@ -442,6 +444,7 @@ class _Server:
             result_r, result_w, out_r, out_w, err_r, err_w = fds
             sys.stdout.flush()
             sys.stderr.flush()
+            runtime.test_framework_modules()  # computed here once, not in every child
             pid = os.fork()
             if pid == 0:
                 _child(
@@ -471,6 +474,8 @@ class _Server:
         n_calls: int, limits: Limits, started: float, run: _Run,
     ) -> None:
         deadline = started + limits.wall_seconds
+        call_started: float | None = None  # when the current call's clock started
+        calls_seen = 0
         with selectors.DefaultSelector() as sel:
             try:
                 pidfd: int | None = os.pidfd_open(pid)
@@ -485,6 +490,16 @@ class _Server:
                 while not run.finished:
                     now = time.monotonic()
                     limit = deadline if end_by is None else min(deadline, end_by)
+                    call_deadline = (
+                        call_started + limits.call_seconds
+                        if call_started is not None and limits.call_seconds is not None and end_by is None
+                        else None
+                    )
+                    if call_deadline is not None and now >= call_deadline:
+                        run.timed_out = run.call_timed_out = True
+                        return
+                    if call_deadline is not None:
+                        limit = min(limit, call_deadline)
                     if now >= limit:
                         run.timed_out = end_by is None or now >= deadline
                         return
@@ -499,6 +514,8 @@ class _Server:
                         if reaped == pid:
                             run.status, run.rusage = status, rusage
                             return
+                    if run.ready and (call_started is None or len(run.records) != calls_seen):
+                        calls_seen, call_started = len(run.records), time.monotonic()
                     if end_by is None and len(run.records) >= n_calls:
                         end_by = time.monotonic() + END_GRACE
             finally:
@@ -611,6 +628,10 @@ def _classify(run: _Run, n_calls: int, limits: Limits, seconds: float) -> dict[s
     if len(records) == n_calls:
         return reply(Status.OK, records)
     where = f"after {len(records)} of {n_calls} calls"
+    if run.call_timed_out:
+        call = f"call {len(records) + 1} of {n_calls}"
+        detail = f"{call} ran past the per-call limit of {limits.call_seconds:g}s"
+        return reply(Status.TIMEOUT, records, detail)
     if run.timed_out:
         return reply(Status.TIMEOUT, records, f"wall-clock limit of {limits.wall_seconds:g}s reached {where}")
     status = run.status if run.status is not None else 0
@@ -1014,12 +1035,12 @@ _shared_lock = threading.Lock()
 def get_sandbox(size: int | None = None) -> SandboxPool:
     """The process-wide sandbox (a lazily started pool, closed at exit).
 
-    ``size`` applies on first use only; the default is ``min(2, cpu_count)``.
+    ``size`` applies on first use only; the default is :func:`default_jobs` (CPUs + 2).
     """
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = SandboxPool(size or min(2, os.cpu_count() or 1))
+            _shared = SandboxPool(size or default_jobs())
             atexit.register(_shared.close)
         return _shared
 

@@ -13,6 +13,7 @@ summary line, Hypothesis derandomized without an example database.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import linecache
 import os
@@ -30,10 +31,17 @@ from hypothesis import HealthCheck, settings
 SUITE_FILE = "test_suite.py"
 SOLUTION_FILE = "solution.py"
 MAX_OUTPUT_CHARS = 200_000
+# Built-in plugins a sandboxed suite run does not need. Besides the cache (no writable
+# state), ``unraisableexception``/``threadexception`` force five full garbage collections
+# per session (half the run time of a small suite) and ``logging``/``faulthandler`` add
+# per-test work; none of them changes the report of a suite that does not log.
+DISABLED_PLUGINS = (
+    "cacheprovider", "unraisableexception", "threadexception", "logging", "faulthandler",
+    "legacypath", "junitxml", "pastebin", "doctest", "stepwise", "setuponly", "setupplan",
+)  # fmt: skip
 PYTEST_ARGS = (
     "-q",
-    "-p",
-    "no:cacheprovider",
+    *(arg for name in DISABLED_PLUGINS for arg in ("-p", f"no:{name}")),
     "-p",
     "_hypothesis_pytestplugin",
     "--tb=short",
@@ -95,6 +103,50 @@ class _PerTestTimeout:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+
+
+class _TraceTests:
+    """Measures coverage only while candidate code can run: each test's setup, call and
+    teardown. pytest's own machinery (collection, hooks, reporting) runs untraced: under a
+    tracer its many small calls cost more than the tests themselves."""
+
+    def __init__(self, cov: coverage_lib.Coverage) -> None:
+        self.cov = cov
+
+    @contextlib.contextmanager
+    def _traced(self) -> Iterator[None]:
+        self.cov.start()
+        try:
+            yield
+        finally:
+            self.cov.stop()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        with self._traced():
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        with self._traced():
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        with self._traced():
+            return (yield)
+
+
+def _import_traced(cov: coverage_lib.Coverage) -> None:
+    """Import the candidate under coverage, so its module-level lines count. A failing import
+    is left for the suite's own import to report (the module is then not in ``sys.modules``)."""
+    cov.start()
+    try:
+        importlib.import_module(SOLUTION_FILE.removesuffix(".py"))
+    except BaseException:  # the suite's collection reports it, with pytest's usual output
+        pass
+    finally:
+        cov.stop()
 
 
 def _path_prefixes(directory: str) -> list[str]:
@@ -185,15 +237,15 @@ def run_suite(
         if coverage
         else None
     )
+    if cov is not None:
+        plugins.append(_TraceTests(cov))
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), warnings.catch_warnings(), _only_local_sources(directory):
         if cov is not None:
-            cov.start()
-        try:
-            exit_code = int(pytest.main(list(PYTEST_ARGS), plugins=plugins))
-        finally:
-            if cov is not None:
-                cov.stop()
+            if directory not in sys.path:
+                sys.path.insert(0, directory)
+            _import_traced(cov)
+        exit_code = int(pytest.main(list(PYTEST_ARGS), plugins=plugins))
     percent, missing = _coverage_numbers(cov, target) if cov is not None else (None, [])
     return {
         "exit_code": exit_code,

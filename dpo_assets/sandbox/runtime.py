@@ -65,11 +65,26 @@ TEST_FRAMEWORK_PACKAGES = frozenset(
 )
 
 
-def hide_test_frameworks() -> None:
+_framework_modules: tuple[tuple[int, str | None], list[str]] = ((-1, None), [])
+
+
+def test_framework_modules() -> list[str]:
+    """Names in ``sys.modules`` that belong to test frameworks. Cached while the module table
+    is unchanged (same size, same newest entry: modules are only ever appended), so a fork
+    server computes it once and its children just delete the names."""
+    global _framework_modules
+    key = (len(sys.modules), next(reversed(sys.modules), None))
+    cached_key, names = _framework_modules
+    if cached_key != key:
+        names = [n for n in list(sys.modules) if n.partition(".")[0] in TEST_FRAMEWORK_PACKAGES]
+        _framework_modules = (key, names)
+    return names
+
+
+def hide_test_frameworks(names: Iterable[str] | None = None) -> None:
     """Drop test frameworks from ``sys.modules`` (objects already bound stay usable)."""
-    for name in list(sys.modules):
-        if name.partition(".")[0] in TEST_FRAMEWORK_PACKAGES:
-            del sys.modules[name]
+    for name in test_framework_modules() if names is None else names:
+        sys.modules.pop(name, None)
 
 
 def load_candidate(source: str, filename: str, name: str = CANDIDATE_MODULE) -> types.ModuleType:

@@ -136,6 +136,7 @@ class Task:
     semantic: SemanticRules
     dataflow: tuple[DataflowRule, ...] = ()
     edge_seconds: float = 10.0  # wall-clock budget for the whole edge batch
+    edge_call_seconds: float = 5.0  # wall-clock budget of any one edge call
     is_repair: bool = False
 
     @property

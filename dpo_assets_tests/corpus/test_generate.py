@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from dpo_assets.corpus import generate, mutations, rewrites
-from dpo_assets.corpus.generate import generate_batch, write_jsonl_atomic
+from dpo_assets.corpus.generate import Mix, generate_batch, write_jsonl_atomic
 from dpo_assets.corpus.mutations import MUTATIONS
 from dpo_assets.corpus.rewrites import REWRITES, normalize
 
@@ -628,6 +628,37 @@ def test_parent_labels_are_recorded() -> None:
     assert all(r["parent_label"] == labels[r["parent_id"]] for r in batch)
 
 
+def test_labelled_batch_follows_the_mix() -> None:
+    seeds = fixture_samples()
+    labels = {s["sample_id"]: ("broken" if i % 3 == 0 else "correct") for i, s in enumerate(seeds)}
+    batch = generate_batch(seeds, 300, seed=2, labels=labels, mix=Mix(clean=0.2, mutation=0.4))
+    assert len(batch) == 300
+    kinds: Counter[str] = Counter()
+    mutation_parents: Counter[str] = Counter()
+    for r in batch:
+        if r["origin"].startswith("mutation:"):
+            kinds["mutation"] += 1
+            mutation_parents[r["parent_label"]] += 1
+        else:
+            kinds["clean" if r["parent_label"] == "correct" else "disguise"] += 1
+    assert abs(kinds["clean"] / 300 - 0.2) <= 0.03, kinds
+    assert abs(kinds["mutation"] / 300 - 0.4) <= 0.03, kinds
+    assert abs(kinds["disguise"] / 300 - 0.4) <= 0.03, kinds
+    assert mutation_parents["correct"] > 2 * mutation_parents["broken"]  # near misses first
+
+
+def test_default_mix_is_mostly_defective() -> None:
+    shares = Mix().shares()
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["clean"] < 0.2 < shares["mutation"]
+
+
+@pytest.mark.parametrize(("clean", "mutation"), [(-0.1, 0.4), (0.7, 0.4), (0.1, 1.2)])
+def test_impossible_mix_is_refused(clean: float, mutation: float) -> None:
+    with pytest.raises(ValueError, match="mix shares"):
+        Mix(clean=clean, mutation=mutation)
+
+
 # ---------------------------------------------------------------------------- I/O and CLI
 
 
@@ -678,6 +709,14 @@ def test_cli_writes_the_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "generate: 250/600 candidates" in err and "generate: 600/600 candidates" in err
     assert "skipped 3 unreadable" in err and "wrote 600 candidates" in err
     assert [p.name for p in out.parent.iterdir()] == ["nightly.jsonl"]
+
+
+def test_cli_rejects_an_impossible_mix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = _write_corpus(tmp_path)
+    out = tmp_path / "o.jsonl"
+    rc = generate.main(["--corpus", str(corpus), "--clean-share", "0.9", "--out", str(out)])
+    assert rc == 2 and not out.exists()
+    assert "mix shares" in capsys.readouterr().err
 
 
 def test_cli_rejects_missing_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

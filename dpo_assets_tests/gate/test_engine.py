@@ -50,3 +50,31 @@ def test_a_violation_names_the_case_and_the_reason() -> None:
     violations = engine.run_cases(InProcessExecutor(), task, broken, task.invariants)
     assert violations
     assert all(v.case.startswith("average(") and v.reason for v in violations)
+
+
+def test_layer_limits_bound_every_batch_and_every_call() -> None:
+    fft, parse = get_task("fft/transform"), get_task("pytest_traceback_repair/parse_duration")
+    for layer in (1, 2, 3, 4):
+        limits = engine.layer_limits(parse, layer)
+        assert limits.wall_seconds == engine.LAYER_SECONDS[layer]
+        assert limits.call_seconds == engine.CALL_SECONDS
+        assert limits.cpu_seconds >= limits.wall_seconds
+    edge = engine.layer_limits(fft, 7)
+    assert (edge.wall_seconds, edge.call_seconds) == (fft.edge_seconds, fft.edge_call_seconds)
+    assert edge.call_seconds < edge.wall_seconds
+
+
+def test_a_hanging_candidate_costs_one_call_budget_not_the_batch() -> None:
+    import time
+
+    from dpo_assets.sandbox.forkserver import ForkServerSandbox
+
+    task = get_task("pytest_traceback_repair/parse_duration")
+    source = "import time\n\ndef parse_duration(text):\n    time.sleep(60)\n"
+    with ForkServerSandbox() as sandbox:
+        sandbox.start()
+        started = time.monotonic()
+        violations = engine.run_layer(sandbox, task, source, 1)
+        elapsed = time.monotonic() - started
+    assert violations and "per-call limit" in violations[-1].reason, violations
+    assert elapsed < engine.CALL_SECONDS + 2.0 < engine.LAYER_SECONDS[1]

@@ -70,3 +70,45 @@ def test_code_version_follows_the_layer_source(tmp_path: Path, monkeypatch) -> N
     material = copy / "tasks" / "fft" / "transform" / "__init__.py"
     material.write_text(material.read_text() + "\n# material changed\n")
     assert all(gate_assets.layer_code_version(n) != changed[n] for n in versions)
+
+
+def test_chosen_pool_funnel_adds_up(data_root: Path, tmp_path: Path, small_mix) -> None:
+    from conftest import write_input
+
+    small_mix, labels = small_mix
+    write_input(data_root / "bundled" / "mix.jsonl", small_mix)  # + two lines layer 0 rejects
+    raw_lines = len(small_mix) + 2
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance)
+    assert result.success
+    meta = {name: result.asset_materializations_for_node(name)[0].metadata for name in _ALL_NAMES}
+
+    pool = meta["chosen_pool"]
+    certified = pool["certified"].value
+    assert pool["raw_lines"].value == raw_lines and pool["dagster/row_count"].value == certified
+    rejected = [meta["raw_samples"]["rejected"].value] + [meta[n]["rejected"].value for n in _GATE_NAMES]
+    assert certified + sum(rejected) == raw_lines
+    assert certified == sum(1 for label in labels.values() if label == "correct")
+    counts = [raw_lines, meta["raw_samples"]["accepted"].value]
+    counts += [meta[n]["passed"].value for n in _GATE_NAMES]
+    assert pool["funnel"].value == " → ".join(f"{n:,}" for n in counts)
+    table = pool["funnel_by_layer"].value.splitlines()[2:]  # after the header and the rule
+    assert [int(row.split("|")[1]) for row in table] == list(range(9))
+    assert [int(row.split("|")[5]) for row in table] == rejected  # | layer | name | in | passed | rejected |
+    for domain in {row["task_id"].split("/")[0] for row in small_mix}:
+        assert domain in pool["funnel_by_domain"].value and domain in pool["domain_mix_shift"].value
+
+    for name in _GATE_NAMES:
+        layer = meta[name]
+        assert set(_NEW_LAYER_KEYS) <= set(layer)
+        assert layer["elapsed_s"].value >= 0 and layer["candidates_per_s"].value >= 0
+
+    frames = read_parquet(data_root / "runs" / "chosen_pool" / "survivors.parquet")
+    ledger = read_parquet(data_root / "runs" / "chosen_pool" / "rejections.parquet")
+    assert len(frames) == certified and len(frames) + len(ledger) == raw_lines
+    assert sorted(ledger["layer"].unique()) == sorted({0} | {n for n, r in enumerate(rejected) if r})
+
+
+_GATE_NAMES = [asset_name(spec.number, spec.name) for spec in LAYERS]
+_ALL_NAMES = ["raw_samples", *_GATE_NAMES, "chosen_pool"]
+_NEW_LAYER_KEYS = ("top_rejection_reasons", "domain_mix_before_after", "elapsed_s", "candidates_per_s")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 from dpo_assets.corpus.bundled import load_samples
@@ -95,3 +100,53 @@ def test_only_bad_lines_need_no_sandbox(tmp_path: Path) -> None:
     verdicts = [json.loads(row) for row in (tmp_path / "verdicts.jsonl").read_text("utf-8").splitlines()]
     seen = [(v["line"], v["failed_layer"], v["certified"]) for v in verdicts]
     assert seen == [(1, 0, False), (2, 0, False)]
+
+
+def test_jobs_option_and_its_hidden_alias() -> None:
+    from dpo_assets.cli import build_parser
+    from dpo_assets.sandbox.concurrency import default_jobs
+
+    def jobs(*options: str) -> int:
+        return build_parser().parse_args(["gate", "in.jsonl", "--out", "o", *options]).jobs
+
+    assert jobs() == default_jobs() == (os.cpu_count() or 1) + 2
+    assert jobs("--jobs", "3") == 3 and jobs("-j", "1") == 1
+    assert jobs("--workers", "4") == 4
+    gate_help = _gate("--help").stdout
+    assert "--jobs" in gate_help and "--workers" not in gate_help
+    rejected = _gate("in.jsonl", "--out", "o", "--jobs", "0")
+    assert rejected.returncode == 2 and "at least 1" in rejected.stderr
+
+
+def test_progress_bars_on_a_terminal(tmp_path: Path) -> None:
+    samples = load_samples(MOVING_AVERAGE)
+    source = tmp_path / "in.jsonl"
+    picked = ("moving_average-correct-01", "moving_average-broken-01", "moving_average-broken-06")
+    rows = [samples[i] for i in picked]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dpo_assets.cli", "gate", str(source), "--out", str(tmp_path), "--jobs", "2"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower,
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    try:
+        while chunk := _read(leader):
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+        assert proc.wait(timeout=300) == 0
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert "\r" in shown and "cand/s" in shown  # live bars: redrawn in place, with a rate
+    assert "gate: layer 1 invariant" in shown and "/3 [" in shown
+    assert "gate: layer 8 coverage:" in shown and "certified" in shown  # the summary lines stay
+    assert len((tmp_path / "verdicts.jsonl").read_text("utf-8").splitlines()) == 3
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the other side closed
+        return b""

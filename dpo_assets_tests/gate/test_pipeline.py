@@ -62,9 +62,34 @@ def test_layer_numbering() -> None:
 def test_certify_bundled_samples(pool: SandboxPool, picked: tuple[list[Sample], dict[str, dict]]) -> None:
     samples, labels = picked
     messages: list[str] = []
-    verdicts = pipeline.certify(samples, pool, DEFAULT_THRESHOLD, messages.append)
+    ticks: list[tuple[int, int, int]] = []
+    results: list[tuple[pipeline.LayerSpec, pipeline.LayerResult]] = []
+    verdicts = pipeline.certify(
+        samples,
+        pool,
+        DEFAULT_THRESHOLD,
+        messages.append,
+        workers=2,
+        on_done=lambda spec, done, total: ticks.append((spec.number, done, total)),
+        on_result=lambda spec, result: results.append((spec, result)),
+    )
 
     assert [v.sample_id for v in verdicts] == [s.sample_id for s in samples]
+    # Every layer accounts for each of its candidates exactly once, in input order.
+    current = [s.sample_id for s in samples]
+    for spec, result in results:
+        passed = [s.sample_id for s in result.survivors]
+        rejected = [r.sample_id for r in result.rejections]
+        assert len(passed) + len(rejected) == len(current), spec
+        assert sorted(passed + rejected) == sorted(current) and not set(passed) & set(rejected)
+        assert passed == [i for i in current if i in set(passed)]
+        assert all(r.layer == spec.number for r in result.rejections)
+        # on_done: 0 first, then one call per candidate, done counting up to the total.
+        layer_ticks = [(done, total) for number, done, total in ticks if number == spec.number]
+        assert layer_ticks == [(done, len(current)) for done in range(len(current) + 1)], spec
+        current = passed
+    assert [spec.number for spec, _ in results] == [spec.number for spec in pipeline.LAYERS][: len(results)]
+    assert sorted(current) == sorted(v.sample_id for v in verdicts if v.certified)
     certified = [v for v in verdicts if v.certified]
     rejected = [v for v in verdicts if not v.certified]
     assert len(certified) + len(rejected) == len(samples)

@@ -103,6 +103,27 @@ def test_infinite_loop_hits_wall_clock(sandbox: ForkServerSandbox) -> None:
     assert [o.value for o in out.observations] == ["first"]  # kept from before the hang
 
 
+def test_per_call_limit_stops_one_slow_call_early(sandbox: ForkServerSandbox) -> None:
+    source = """
+        import time
+        def nap(seconds):
+            time.sleep(seconds)
+            return seconds
+    """
+    # Each call's clock starts when the previous one reported: three 0.3 s calls pass a
+    # 0.6 s per-call limit although together they take longer.
+    limits = Limits(wall_seconds=20.0, cpu_seconds=20, call_seconds=0.6)
+    out = run(sandbox, source, call("nap", 0.3), call("nap", 0.3), call("nap", 0.3), limits=limits)
+    assert out.ok and [o.value for o in out.observations] == [0.3, 0.3, 0.3], out.describe()
+
+    started = time.monotonic()
+    out = run(sandbox, source, call("nap", 0.0), call("nap", 30.0), call("nap", 0.0), limits=limits)
+    assert time.monotonic() - started < 5  # not the 20 s batch budget
+    assert out.status is Status.TIMEOUT, out.describe()
+    assert out.detail == "call 2 of 3 ran past the per-call limit of 0.6s"
+    assert [o.value for o in out.observations] == [0.0]
+
+
 def test_busy_loop_hits_cpu_limit(sandbox: ForkServerSandbox) -> None:
     limits = Limits(wall_seconds=20.0, cpu_seconds=1)
     out = run(sandbox, "def f():\n    while True:\n        pass\n", limits=limits)

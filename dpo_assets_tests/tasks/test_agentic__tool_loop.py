@@ -186,3 +186,13 @@ def test_property_strategies_draw_valid_scenarios():
 def test_defect_classes_are_distinct():
     defects = [lab["defect"] for lab in load_labels(TASK.task_id).values() if lab["defect"]]
     assert len(defects) == len(set(defects))
+
+
+def test_material_rejects_certified_mutant_dropping_empty_named_tool_results():
+    code = load_samples(TASK.task_id)["tool_loop-correct-01"]["code"]
+    old = '        messages.append({"role": "tool", "content": content})\n    return'
+    assert code.count(old) == 1
+    guarded = "        if name:\n    " + old
+    mutant = code.replace(old, guarded)
+    found = _violations("fuzz", mutant)
+    assert any("tools=['', 'add']" in line for line in found), found[:3]

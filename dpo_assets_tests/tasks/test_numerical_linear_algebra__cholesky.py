@@ -139,3 +139,32 @@ def test_some_correct_candidates_pass_material(task, index):
     source = load_samples(TASK_ID)[correct[index * 4]]["code"]
     for category in ("invariants", "fuzz", "edge"):
         assert _violations(task, source, category) == []
+
+
+# ---- certified mutants of correct samples that the material now rejects ------------------------
+
+
+@pytest.mark.parametrize(
+    "sample_id, old, new",
+    [
+        # the symmetry tolerance made exclusive: an asymmetry of exactly the tolerance is refused.
+        ("cholesky-correct-02", "if np.max(np.abs(A - A.T)) > 1e-10", "if np.max(np.abs(A - A.T)) >= 1e-10"),
+        ("cholesky-correct-07", "np.abs(M - M.T) <= 1e-10", "np.abs(M - M.T) < 1e-10"),
+        (
+            "cholesky-correct-10",
+            "return bool(np.max(np.abs(M - M.T)) <= tolerance)",
+            "return bool(np.max(np.abs(M - M.T)) < tolerance)",
+        ),
+    ],
+)
+def test_material_rejects_certified_mutant(task, sample_id, old, new):
+    code = load_samples(TASK_ID)[sample_id]["code"]
+    assert code.count(old) == 1
+    found = _violations(task, code.replace(old, new), "fuzz")
+    assert any("asymmetry == 1e-10" in line for line in found), found[:3]
+
+
+def test_boundary_asymmetry_is_exactly_the_tolerance():
+    for A in ([[1.0, 0.0], [1e-10, 1.0]], [[2.0, 0.0], [2e-10, 2.0]]):
+        M = np.array(A)
+        assert np.max(np.abs(M - M.T)) == material.SYMMETRY_RTOL * max(1.0, np.max(np.abs(M)))

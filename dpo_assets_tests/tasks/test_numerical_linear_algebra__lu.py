@@ -136,3 +136,27 @@ def test_some_correct_candidates_pass_material(task, index):
     source = load_samples(TASK_ID)[correct[index * 4]]["code"]
     for category in ("invariants", "fuzz", "edge"):
         assert _violations(task, source, category) == []
+
+
+# ---- certified mutants of correct samples that the material now rejects ------------------------
+
+
+@pytest.mark.parametrize(
+    "sample_id, old, new, needle",
+    [
+        # a swallowed conversion error: a scalar b crashes with UnboundLocalError.
+        ("lu-correct-01", 'raise ValueError("b must be a vector") from None', "pass", "UnboundLocalError"),
+        # the shape guard on b deleted: an (n, 1) column b gives an (n, 1) "solution".
+        (
+            "lu-correct-04",
+            '        if rhs.shape != (self.n,):\n            raise ValueError("b must have length n")\n',
+            "",
+            "expected shape (2,), got (2, 1)",
+        ),
+    ],
+)
+def test_material_rejects_certified_mutant(task, sample_id, old, new, needle):
+    code = load_samples(TASK_ID)[sample_id]["code"]
+    assert code.count(old) == 1
+    found = _violations(task, code.replace(old, new), "fuzz")
+    assert any(needle in line for line in found), found[:3]

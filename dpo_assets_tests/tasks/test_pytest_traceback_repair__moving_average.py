@@ -118,3 +118,13 @@ def test_correct_samples_pass_material(layer):
     for sid, label in LABELS.items():
         if label["label"] == "correct":
             assert engine.run_layer(EXECUTOR, TASK, SAMPLES[sid]["code"], layer) == [], sid
+
+
+def test_material_rejects_backwards_summing_certified_mutant():
+    # np.convolve with its arguments swapped sums an equal-length window backwards: overflow.
+    code = load_samples(TASK_ID)["moving_average-correct-05"]["code"]
+    old = 'np.convolve(data, np.ones(window), mode="valid")'
+    assert code.count(old) == 1
+    mutant = code.replace(old, 'np.convolve(np.ones(window), data, mode="valid")')
+    found = [v.line() for v in engine.run_layer(EXECUTOR, TASK, mutant, 7)]
+    assert any("not finite" in line for line in found), found[:3]

@@ -165,3 +165,56 @@ def test_correct_samples_pass_fuzz_and_edge(sample_id):
     code = load_samples(TASK.task_id)[sample_id]["code"]
     assert _run_layer(code, 4) == []
     assert _run_layer(code, 7) == []
+
+
+# ---- certified mutants of correct samples that the material now rejects ------------------------
+
+
+def _mutant(sample_id: str, old: str, new: str) -> str:
+    code = load_samples(TASK.task_id)[sample_id]["code"]
+    assert code.count(old) == 1, (sample_id, old)
+    return code.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    "sample_id, old, new, layer, needle",
+    [
+        # the limit guard deleted: bounded_gather([], 0) returns [] instead of raising.
+        (
+            "bounded_gather-correct-05",
+            '    if limit < 1:\n        raise ValueError("limit must be >= 1")\n',
+            "",
+            4,
+            "limit=0: expected ValueError when awaited, got returned []",
+        ),
+        # cancelled siblings not awaited: they are still running when the failure propagates.
+        (
+            "bounded_gather-correct-07",
+            "await asyncio.gather(*in_flight, return_exceptions=True)",
+            "asyncio.gather(*in_flight, return_exceptions=True)",
+            4,
+            "still running when bounded_gather raised",
+        ),
+        (
+            "bounded_gather-correct-03",
+            "await asyncio.gather(*running, return_exceptions=True)",
+            "asyncio.gather(*running, return_exceptions=True)",
+            4,
+            "still running when bounded_gather raised",
+        ),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_material_rejects_certified_mutant(sample_id, old, new, layer, needle):
+    lines = _run_layer(_mutant(sample_id, old, new), layer)
+    assert any(needle in line for line in lines), lines[:3]
+
+
+def test_settled_check_accepts_cancellation_awaited_before_leaving():
+    rep = {
+        "events": [["call", 0], ["start", 0], ["call", 1], ["start", 1], ["raise", 0], ["cancelled", 1],
+                   ["leave", -1], ["exit", -1]],
+    }
+    assert material._settled_at_exit(rep) is None
+    late = dict(rep, events=[e for e in rep["events"] if e != ["cancelled", 1]] + [["cancelled", 1]])
+    assert "job 1 was still running" in material._settled_at_exit(late)

@@ -111,6 +111,10 @@ def _pair(a, b=10):
     return [a, b]
 
 
+def _blank():
+    return "blank tool ran"
+
+
 TOOLS: dict[str, Any] = {
     "add": _add,
     "sub": _sub,
@@ -122,6 +126,7 @@ TOOLS: dict[str, Any] = {
     "nothing": _nothing,
     "obj": _obj,
     "pair": _pair,
+    "": _blank,  # an empty name is still a key of ``tools``
 }
 
 

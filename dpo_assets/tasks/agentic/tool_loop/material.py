@@ -446,6 +446,8 @@ FUZZ = (
     case([T("echo", text="")], cycle=True, max_steps=2, task=""),
     case(["\n", "\t{\"final\": 3}  "]),
     case([T("nothing"), T("echo", text=""), F(None)], tools=["nothing", "echo"]),
+    # a tool whose name is the empty string is a tool like any other: its result is appended.
+    case([T(""), T("add", a=1, b=2), F("blank")], tools=["", "add"]),
     case(["junk"], cycle=True, style="default"),
     case([T("fail", kind=k) for k in ("TypeError", "KeyError", "AttributeError", "StopIteration")] + [F(1)],
          tools=["fail"]),

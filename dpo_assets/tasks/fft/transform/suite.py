@@ -60,13 +60,23 @@ def test_length_one_is_identity(x):
     _assert_close(ifft(x), [complex(x[0])], 0.0)
 
 
-@pytest.mark.parametrize("n", [*range(1, 34), 48, 60, 64, 81, 97, 100, 125, 127, 128, 210, 243, 255, 256])
+# Lengths 1-33 in one test each (one pytest item per length would cost more than the checks).
+@pytest.mark.parametrize("lengths", [range(1, 17), range(17, 34)], ids=["n1-16", "n17-33"])
+def test_fft_and_ifft_match_numpy_for_small_lengths(lengths):
+    for n in lengths:
+        x = _signal(n, seed=n)
+        _assert_close(fft(x), np.fft.fft(x), _tol(x))
+        x = _signal(n, seed=1000 + n)
+        _assert_close(ifft(x), np.fft.ifft(x), _tol(x))
+
+
+@pytest.mark.parametrize("n", [48, 60, 64, 81, 97, 100, 125, 127, 128, 210, 243, 255, 256])
 def test_fft_matches_numpy_for_every_length(n):
     x = _signal(n, seed=n)
     _assert_close(fft(x), np.fft.fft(x), _tol(x))
 
 
-@pytest.mark.parametrize("n", [*range(1, 34), 49, 64, 77, 96, 101, 128, 243, 256])
+@pytest.mark.parametrize("n", [49, 64, 77, 96, 101, 128, 243, 256])
 def test_ifft_matches_numpy_for_every_length(n):
     x = _signal(n, seed=1000 + n)
     _assert_close(ifft(x), np.fft.ifft(x), _tol(x))
@@ -79,7 +89,7 @@ def test_matches_definition(n):
     _assert_close(ifft(x), [v / n for v in _naive(x, sign=1)], _tol(x))
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 8, 11, 16, 45, 64, 100, 1024, 4096])
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 11, 16, 45, 64, 100, 1024])
 def test_round_trip(n):
     x = _signal(n, seed=2000 + n)
     back = ifft(fft(x))
@@ -158,7 +168,7 @@ def test_linearity():
     _assert_close(fft(combo), [2 * a - 3j * b for a, b in zip(fx, fy)], 5 * _tol(combo))
 
 
-def test_power_of_two_4096_matches_numpy():
-    x = _signal(4096, seed=99)
+def test_large_power_of_two_matches_numpy():  # N = 4096 and its time bound: the gate's layer 7
+    x = _signal(1024, seed=99)
     _assert_close(fft(x), np.fft.fft(x), _tol(x))
     _assert_close(ifft(x), np.fft.ifft(x), _tol(x))

@@ -165,6 +165,9 @@ FUZZ = (
     _ok(_perturbed(_SPD3, 1, 0, 3e-11)),
     _ok(_perturbed(_SPD3_BIG, 2, 1, 3e-5), "ndarray"),
     _ok(_perturbed(_SPD3_SMALL, 2, 0, 3e-11)),
+    # Asymmetry exactly at the tolerance is not beyond it (exact in binary: 1e-10 * 1, 2e-10 = 1e-10 * 2).
+    _ok([[1.0, 0.0], [1e-10, 1.0]], label="factor(asymmetry == 1e-10 * max(1, max|A|))"),
+    _ok([[2.0, 0.0], [2e-10, 2.0]], "ndarray", label="factor(asymmetry == 1e-10 * 2.0, ndarray)"),
     # Not positive definite.
     _err([[1, 2], [2, 1]]),
     _err([[-1, 0], [0, 1]]),

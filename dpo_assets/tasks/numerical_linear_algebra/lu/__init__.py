@@ -86,6 +86,7 @@ def _scaled(A: list[list[float]], factor: float) -> list[list[float]]:
 
 
 VE = checks.raises("builtins.ValueError")
+VE_OR_TE = checks.raises_any_of("builtins.ValueError", "builtins.TypeError")
 
 # A 3-cycle permutation: P != P.T, so returning P.T (A = P @ L @ U) is caught.
 CYCLE = [[1, 2, 3], [4, 5, 6], [7, 8, 10]]
@@ -201,6 +202,13 @@ FUZZ = (
     Case(_sol([[2, 1], [1, 3]], [1.0, 2.0, 3.0]), VE),
     Case(_sol([[2, 1], [1, 3]], [1.0, 2.0, 3.0], "ndarray", "ndarray"), VE),
     Case(_sol([[2.0]], []), VE),
+    # b with no length at all, or a column (n, 1) instead of a vector: refused (a list-based
+    # candidate may fail with TypeError) or, for the column, solved with x of shape (n,).
+    Case(_sol([[2.0]], 3.0, b_kind="raw", label="solve([[2.0]], 3.0)"), VE_OR_TE),
+    Case(
+        _sol([[2, 1], [1, 3]], [[3.0], [5.0]], b_kind="ndarray"),
+        m.refused_or_solved([[2, 1], [1, 3]], [3.0, 5.0]),
+    ),
     # Singular: lu_solve refuses, lu_decompose still factors.
     Case(_sol([[1, 2], [2, 4]], [1, 2]), VE),
     Case(_sol([[0, 0], [0, 0]], [0, 0]), VE),

@@ -190,6 +190,20 @@ def solve_check(A: Any, b: Any, kind: str = "list", b_kind: str = "vector", expe
     return check
 
 
+def refused_or_solved(A: Any, b: Any):
+    """A malformed ``b`` (e.g. an ``(n, 1)`` column) whose entries are ``b``: ``ValueError``
+    or ``TypeError``, or else a genuine solution ``x`` of shape ``(n,)``."""
+    refused = checks.raises_any_of("builtins.ValueError", "builtins.TypeError")
+
+    def check(obs: Observation) -> str | None:
+        if obs.raised:
+            return refused(obs)
+        reason = _driver_dict(obs, ("result", "input_after", "b_after"))
+        return reason or solution_problem(A, b, obs.value["result"])
+
+    return check
+
+
 def compare_solve(A: Any, b: Any, kind: str = "list", b_kind: str = "vector"):
     """Differential: a good solution, within 1e-8 (relative) of the reference's."""
     valid = solve_check(A, b, kind, b_kind)

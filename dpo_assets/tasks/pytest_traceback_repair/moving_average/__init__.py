@@ -98,6 +98,8 @@ _RAMP = [float(i) for i in range(5000)]
 
 EDGE = (
     Case(_avg([1e308, 1e308, -1e308], 1), _means_close([1e308, 1e308, -1e308], 1)),
+    # Summed in input order the window stays finite; summing it backwards overflows to inf.
+    Case(_avg([-1e308, 1e308, 1e308], 3), _means_close([-1e308, 1e308, 1e308], 3)),
     Case(_avg(_RAMP, 100, "ndarray"), _means_close(_RAMP, 100)),
     Case(_avg([1e-300] * 10, 10), _means_close([1e-300] * 10, 10)),
 )

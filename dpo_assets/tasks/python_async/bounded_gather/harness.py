@@ -9,6 +9,8 @@ and then returns ``result`` or raises. Every step is written to an event log as 
 * ``["start", i]``  job ``i``'s coroutine began running,
 * ``["done", i]`` / ``["raise", i]`` / ``["cancelled", i]`` / ``["closed", i]``  how it ended,
 * ``["exit", -1]``  ``bounded_gather`` returned or raised (or, after an outer cancel, finished),
+* ``["leave", -1]`` the same, logged inside the task that awaits it, in the very step it ends
+  (``exit`` is only seen by the driver one loop iteration later),
 * ``["cancel", -1]`` the driver cancelled the task running ``bounded_gather``.
 
 After ``bounded_gather`` finishes the driver keeps the loop turning for ``settle`` ticks so that
@@ -205,7 +207,10 @@ def gather(
             return
 
         async def run():
-            return await awaitable
+            try:
+                return await awaitable
+            finally:
+                rec.log("leave", -1)  # in bounded_gather's own task, before any later tick
 
         task = loop.create_task(run())
         timed_out = []

@@ -92,6 +92,7 @@ def judge(
     single_raise: bool = False,
     fill: bool | None = None,
     greedy_long: int | None = None,
+    settled: bool = False,
 ) -> str | None:
     """The contract, judged from the jobs described in ``kwargs`` and the driver report."""
     if obs.raised:
@@ -127,7 +128,7 @@ def judge(
         #   after a failure although the candidate called it before: not judged ("none").
         kind = kwargs.get("factory_kind", "coro")
         strict = {"coro": "strict", "awaitable": "strict", "task": "relaxed"}.get(kind, "none")
-        return _judge_failure(rep, single_raise, strict)
+        return _judge_failure(rep, single_raise, strict) or (_settled_at_exit(rep) if settled else None)
 
     if rep["outcome"] != "returned":
         return f"expected the results, got {_describe(rep)}"
@@ -183,6 +184,24 @@ def _judge_failure(rep: dict[str, Any], single_raise: bool, strict: str) -> str 
         if len(raises) != 1:
             return f"jobs {raises} all raised: the others were not cancelled after the first failure"
     return _after_exit(rep)
+
+
+def _settled_at_exit(rep: dict[str, Any]) -> str | None:
+    """After a failure, the jobs still running are cancelled *before* ``bounded_gather``
+    raises: none of them may still be running (cancellation requested, not yet delivered)."""
+    events = rep["events"]
+    exit_at = _index(events, "leave")
+    if exit_at is None:
+        return "bounded_gather never finished"
+    running = set()
+    for what, i in events[:exit_at]:
+        if what == "start":
+            running.add(i)
+        elif what in ("done", "raise", "cancelled", "closed"):
+            running.discard(i)
+    if running:
+        return f"job {min(running)} was still running when bounded_gather raised (cancelled but not awaited)"
+    return None
 
 
 def _judge_cancel(rep: dict[str, Any]) -> str | None:
@@ -341,6 +360,8 @@ PROPERTIES = (
 FUZZ = (
     case(gather_call(jobs_of(1, 1), 0)),
     case(gather_call(jobs_of(1, 1), -3)),
+    # limit < 1 is refused even when there is nothing to gather.
+    case(gather_call([], 0)),
     case(gather_call([], 1)),
     case(gather_call([], 4, container="tuple")),
     case(gather_call(jobs_of(2, 1, 3), 2, container="tuple")),
@@ -351,6 +372,8 @@ FUZZ = (
     case(gather_call(jobs_of(0, 40, 40, 40, fail={0: "ValueError"}), 2), single_raise=True),
     case(gather_call(jobs_of(40, 40, 1, fail={2: "OSError"}), 3), single_raise=True),
     case(gather_call(jobs_of(3, 3, 3, 3, 3, 3, fail={5: "RuntimeError"}), 2), single_raise=True),
+    # the jobs still running are cancelled, and that cancellation has completed, when it raises.
+    case(gather_call(jobs_of(1, 30, 30, fail={0: "JobError"}), 3), single_raise=True, settled=True),
     # job 0 fails in the same tick in which jobs 1 and 2 finish: no queued factory may start.
     case(gather_call(jobs_of(2, 2, 2, 2, 2, 2, 2, 2, fail={0: "JobError"}), 3)),
     case(gather_call(jobs_of(2, 2, 2, 2, 2, 2, 2, 2, fail={1: "JobError"}), 3)),
