@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import sys
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.naive_executor import NaiveExecutor
 from dpo_assets import paths
+from dpo_assets.corpus.expected import confusion, expected_label, load_equivalent_mutants
 from dpo_assets.corpus.generate import generate_batch, read_corpus, read_labels
 from dpo_assets.gate.pipeline import LayerResult, LayerSpec, Verdict, certify
 from dpo_assets.intake.validate import LineResult, intake_lines
@@ -46,16 +48,23 @@ def cpu_seconds(pool: SandboxPool) -> float:
     return total
 
 
-def load_batch(args: argparse.Namespace) -> list[LineResult]:
+def load_batch(args: argparse.Namespace) -> tuple[list[LineResult], dict[str, str | None]]:
+    """The batch's intake results and each sample's expected label (when its lineage says)."""
     if args.input is not None:
         data = args.input.read_bytes()
-        return list(intake_lines([(str(args.input), data)], set(task_ids()).__contains__))
-    seeds, _ = read_corpus(paths.bundled_dir())
-    batch = generate_batch(seeds, args.count, args.seed, labels=read_labels(paths.labels_dir()))
-    import json
-
-    data = "".join(json.dumps(r) + "\n" for r in batch).encode()
-    return list(intake_lines([("generated", data)], set(task_ids()).__contains__))
+        records = [json.loads(line) for line in data.splitlines() if line.strip()]
+    else:
+        seeds, _ = read_corpus(paths.bundled_dir())
+        records = generate_batch(seeds, args.count, args.seed, labels=read_labels(paths.labels_dir()))
+        data = "".join(json.dumps(r) + "\n" for r in records).encode()
+    equivalents = load_equivalent_mutants()
+    expected = {
+        r["sample_id"]: expected_label(r, equivalents)
+        for r in records
+        if isinstance(r, dict) and isinstance(r.get("sample_id"), str) and "task_id" in r and "code" in r
+    }
+    lines = intake_lines([(str(args.input or "generated"), data)], set(task_ids()).__contains__)
+    return list(lines), expected
 
 
 def timed_certify(samples: Sequence, executor: Executor, jobs: int) -> tuple[list[Verdict], list[tuple]]:
@@ -83,7 +92,7 @@ def main() -> None:
     parser.add_argument("--naive", type=int, default=24, help="candidates for the side-by-side (default 24)")
     args = parser.parse_args()
 
-    lines = load_batch(args)
+    lines, expected = load_batch(args)
     samples = [r.sample for r in lines if r.sample is not None]
     print(f"batch: {len(samples)} candidates, {len(lines) - len(samples)} rejected at intake; "
           f"cpus {os.cpu_count()}, jobs {args.jobs}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
@@ -103,6 +112,16 @@ def main() -> None:
         rate = len(samples) / wall
         total = f"{'all 8 layers':<16} {len(samples):>6} {certified:>7} {wall:>8.1f} {rate:>8.1f}"
         print(f"{total}   (CPU {cpu:.0f} s: {1000 * cpu / len(samples):.0f} ms per candidate)")
+
+        labelled = [
+            (v.task_id, expected[v.sample_id], v.certified) for v in verdicts if expected.get(v.sample_id)
+        ]
+        if labelled:
+            table = confusion(labelled)
+            wrong = f"{table.false_certifications} false certifications, "
+            wrong += f"{table.false_rejections} false rejections"
+            print(f"\nexpected labels from lineage for {len(labelled)} candidates: {wrong}")
+            print(table.markdown())
 
         if args.naive <= 0:
             return

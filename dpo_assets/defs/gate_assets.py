@@ -32,6 +32,7 @@ def layer_code_version(name: str) -> str:
     """A hash of what decides a layer's verdicts: its module, the shared engine and sandbox
     code, and every task unit's material, so editing any of them marks the layer changed."""
     files = [_PACKAGE / "gate" / "layers" / f"{name}.py", _PACKAGE / "gate" / "engine.py"]
+    files.append(_PACKAGE / "gate" / "pipeline.py")  # how verdicts and reasons are formed
     files += sorted((_PACKAGE / "sandbox").glob("*.py")) + sorted((_PACKAGE / "tasks").rglob("*.py"))
     files += sorted((_PACKAGE / "tasks").rglob("*.txt"))
     digest = hashlib.sha256()

@@ -64,9 +64,11 @@ can read that uid's files and other processes' ``/proc/<pid>/environ``, signal t
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import dataclasses
 import gc
+import hashlib
 import hmac
 import importlib
 import json
@@ -108,6 +110,7 @@ SOLUTION_FILE = "solution.py"
 MAX_FRAME_BYTES = 64 * 1024**2
 STARTUP_TIMEOUT = 120.0
 REPLY_GRACE = 30.0  # beyond the wall limit before the client gives up on the server
+BATCH_CACHE_SIZE = 256  # call batches a server keeps decoded (a few per task and layer)
 END_GRACE = 1.0  # after the last record, how long to wait for the end frame (output flush)
 
 PRELOAD_MODULES = (
@@ -150,10 +153,14 @@ _frame_encoder = (
 _py_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
+def _dump_text(obj: Any) -> str:
+    """Compact ASCII JSON text (NaN and infinities refused)."""
+    return _join(_frame_encoder(obj, 0)) if _frame_encoder is not None else _py_encoder.encode(obj)
+
+
 def dump_frame(obj: Any) -> bytes:
     """Length-prefixed compact JSON."""
-    text = _join(_frame_encoder(obj, 0)) if _frame_encoder is not None else _py_encoder.encode(obj)
-    data = text.encode("ascii")
+    data = _dump_text(obj).encode("ascii")
     return _HEADER.pack(len(data)) + data
 
 
@@ -284,7 +291,10 @@ def _child(
 
         def emit(record: dict[str, Any]) -> None:
             try:
-                data = dump_frame({"n": nonce, "k": "record", "b": record})
+                if "value" in record:  # shipped as JSON text: the server passes it on unparsed
+                    data = dump_frame({"n": nonce, "k": "raw", "b": _dump_text(record)})
+                else:  # an exception: the server reads it (MemoryError is a verdict of its own)
+                    data = dump_frame({"n": nonce, "k": "record", "b": record})
                 if len(data) > MAX_FRAME_BYTES:
                     raise WireError("result too large to transfer")
             except BaseException as exc:  # MemoryError included: reported as the call's
@@ -359,7 +369,7 @@ def _isolate(
 class _Run:
     """What the server observed of one child."""
 
-    records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    records: list[dict[str, Any] | str] = dataclasses.field(default_factory=list)
     ready: bool = False
     import_error: dict[str, Any] | None = None
     setup_error: dict[str, Any] | None = None
@@ -396,6 +406,9 @@ class _Server:
             shutil.rmtree(os.path.join(self.base, "dev"), ignore_errors=True)
         self._count = 0
         self._harnesses: dict[str, types.ModuleType] = {}
+        # Decoded, validated call batches by the client's key: a task's material is the same
+        # for every candidate, so it crosses the pipe and is decoded once per server.
+        self._batches: collections.OrderedDict[str, list[dict[str, Any]]] = collections.OrderedDict()
 
     def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
@@ -405,15 +418,30 @@ class _Server:
         try:
             limits = Limits(**request["limits"])
             harness = self._harness(str(request["harness"]))
-            calls = [{"driver": str(c["driver"]), "kwargs": decode(c["kwargs"])} for c in request["calls"]]
-            for call in calls:
-                if not callable(getattr(harness, call["driver"], None)):
-                    raise AttributeError(f"harness {harness.__name__} has no driver {call['driver']!r}")
+            calls = self._calls(request, harness)
             load = bool(request.get("load", True))
             return self.execute(str(request["source"]), harness, calls, limits, load)
         except Exception:
             detail = "fork server error: " + traceback.format_exc(limit=4)[-1500:]
             return _reply(Status.CRASHED, detail=detail, seconds=time.monotonic() - started)
+
+    def _calls(self, request: dict[str, Any], harness: types.ModuleType) -> list[dict[str, Any]]:
+        """The request's calls: decoded from ``calls``, or the batch cached under ``calls_key``."""
+        key = request.get("calls_key")
+        if "calls" not in request:
+            if key not in self._batches:
+                raise KeyError(f"unknown call batch {key!r}")
+            self._batches.move_to_end(key)
+            return self._batches[key]
+        calls = [{"driver": str(c["driver"]), "kwargs": decode(c["kwargs"])} for c in request["calls"]]
+        for call in calls:
+            if not callable(getattr(harness, call["driver"], None)):
+                raise AttributeError(f"harness {harness.__name__} has no driver {call['driver']!r}")
+        if key is not None:
+            self._batches[str(key)] = calls
+            while len(self._batches) > BATCH_CACHE_SIZE:
+                self._batches.popitem(last=False)
+        return calls
 
     def _harness(self, name: str) -> types.ModuleType:
         module = self._harnesses.get(name)
@@ -582,8 +610,10 @@ def _accept(frame: Any, nonce: str, n_calls: int, run: _Run) -> None:
     kind, body = frame.get("k"), frame.get("b")
     if run.ended or run.import_error is not None:
         run.tampered = "a frame after the final one"
-    elif kind == "record" and type(body) is dict and len(run.records) < n_calls:
-        run.records.append(body)
+    elif kind in ("record", "raw") and type(body) is (dict if kind == "record" else str) and (
+        len(run.records) < n_calls
+    ):
+        run.records.append(body)  # a raw record stays JSON text until the client decodes it
     elif kind == "ready" and not run.ready:
         run.ready = True
     elif kind == "import_error" and type(body) is dict and not run.records:
@@ -605,7 +635,7 @@ def _classify(run: _Run, n_calls: int, limits: Limits, seconds: float) -> dict[s
     stderr = run.stderr.decode("utf-8", "replace")
     exit_code = os.waitstatus_to_exitcode(run.status) if run.status is not None else None
 
-    def reply(status: Status, records: Sequence[dict[str, Any]] = (), detail: str = "") -> dict[str, Any]:
+    def reply(status: Status, records: Sequence[dict[str, Any] | str] = (), detail: str = "") -> dict:
         return _reply(status, list(records), detail, stdout, stderr, seconds, exit_code)
 
     if run.tampered is not None:
@@ -618,7 +648,7 @@ def _classify(run: _Run, n_calls: int, limits: Limits, seconds: float) -> dict[s
         return reply(Status.CRASHED, detail=f"sandbox died during setup (wait status {run.status})")
     records = run.records
     for i, record in enumerate(records):
-        if "builtins.MemoryError" in record.get("error_mro", ()):
+        if type(record) is dict and "builtins.MemoryError" in record.get("error_mro", ()):
             return reply(Status.MEMORY, records[:i], f"MemoryError in call {i + 1} of {n_calls}")
     if run.import_error is not None:
         err = run.import_error
@@ -650,7 +680,7 @@ def _classify(run: _Run, n_calls: int, limits: Limits, seconds: float) -> dict[s
 
 def _reply(
     status: Status,
-    records: list[dict[str, Any]] | None = None,
+    records: list[dict[str, Any] | str] | None = None,
     detail: str = "",
     stdout: str = "",
     stderr: str = "",
@@ -836,6 +866,10 @@ class ForkServerSandbox:
         self._proc: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize | None = None
         self.starts = 0
+        self._batch_keys = _BatchKeys()
+        # Batch keys the running server holds, in its LRU order (requests are serialized, so
+        # this mirrors the server's cache exactly).
+        self._sent: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     # -- lifecycle
     def start(self) -> None:
@@ -879,7 +913,14 @@ class ForkServerSandbox:
         self.starts += 1
         return proc
 
+    def _remember(self, key: str) -> None:
+        self._sent[key] = None
+        self._sent.move_to_end(key)
+        while len(self._sent) > BATCH_CACHE_SIZE:
+            self._sent.popitem(last=False)
+
     def _discard(self) -> None:
+        self._sent.clear()
         proc, self._proc = self._proc, None
         if self._finalizer is not None:
             self._finalizer.detach()
@@ -931,10 +972,11 @@ class ForkServerSandbox:
         start at all raises :class:`SandboxStartError`.
         """
         limits = limits or DEFAULT_LIMITS
-        request = {
+        key, payload = self._batch_keys.get(harness, calls)
+        request: dict[str, Any] = {
             "source": source,
             "harness": harness,
-            "calls": [{"driver": c["driver"], "kwargs": encode(c["kwargs"])} for c in call_payload(calls)],
+            "calls_key": key,
             "limits": dataclasses.asdict(limits),
             "load": load,
         }
@@ -942,8 +984,13 @@ class ForkServerSandbox:
             for attempt in (1, 2):
                 proc = self._ensure_started()
                 assert proc.stdin is not None and proc.stdout is not None
+                if key in self._sent:
+                    request.pop("calls", None)
+                else:
+                    request["calls"] = payload
                 try:
                     write_frame(proc.stdin.fileno(), request)
+                    self._remember(key)
                 except OSError:  # died while idle: restart transparently, once
                     self._discard()
                     if attempt == 2:
@@ -955,15 +1002,55 @@ class ForkServerSandbox:
                 except (OSError, EOFError, TimeoutError, ValueError) as exc:
                     self._discard()
                     return Outcome(Status.CRASHED, detail=f"fork server failed during the run: {exc!r}")
+                if attempt == 1 and "unknown call batch" in str(reply.get("detail", "")):
+                    self._sent.clear()  # out of step with the server's cache: send the batch again
+                    continue
                 break
         return _outcome(reply)
+
+
+class _BatchKeys:
+    """Encoded call batches and their keys, cached per ``calls`` object.
+
+    The engines pass the same sequence object for every candidate of a task and layer, so a
+    batch is encoded once per client and (see ``_Server._calls``) decoded once per server.
+    Entries hold the sequence itself, so an ``id`` is never reused while it is cached; any
+    other sequence is encoded afresh and keyed by its content."""
+
+    def __init__(self, size: int = BATCH_CACHE_SIZE) -> None:
+        self.size = size
+        self._cache: collections.OrderedDict[int, tuple[Sequence[Call], str, str, list]] = (
+            collections.OrderedDict()
+        )
+
+    def get(self, harness: str, calls: Sequence[Call]) -> tuple[str, list[dict[str, Any]]]:
+        hit = self._cache.get(id(calls))
+        if hit is not None and hit[0] is calls and hit[1] == harness:
+            self._cache.move_to_end(id(calls))
+            return hit[2], hit[3]
+        payload = [{"driver": c["driver"], "kwargs": encode(c["kwargs"])} for c in call_payload(calls)]
+        text = json.dumps([harness, payload], sort_keys=True, separators=(",", ":"))
+        key = hashlib.sha256(text.encode()).hexdigest()[:32]
+        if isinstance(calls, tuple):  # immutable: safe to remember by identity
+            self._cache[id(calls)] = (calls, harness, key, payload)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return key, payload
+
+
+def _record(item: Any) -> dict[str, Any]:
+    """A reply's record: an exception record as sent, a value record from its JSON text."""
+    record = json.loads(item) if type(item) is str else item
+    if type(record) is not dict:
+        raise ValueError("a record is not an object")
+    return record
 
 
 def _outcome(reply: dict[str, Any]) -> Outcome:
     try:
         return Outcome(
             Status(reply["status"]),
-            tuple(observation_from_record(r) for r in reply["records"]),
+            tuple(observation_from_record(_record(r)) for r in reply["records"]),
             detail=str(reply.get("detail", "")),
             stdout=str(reply.get("stdout", "")),
             stderr=str(reply.get("stderr", "")),

@@ -135,8 +135,10 @@ class Task:
     edge: tuple[Case, ...]
     semantic: SemanticRules
     dataflow: tuple[DataflowRule, ...] = ()
-    edge_seconds: float = 10.0  # wall-clock budget for the whole edge batch
-    edge_call_seconds: float = 5.0  # wall-clock budget of any one edge call
+    # Wall-clock budgets of the edge batch and of any one edge call. Correct bundled candidates
+    # need at most ~0.4 s per batch and ~130 ms per call: a timeout costs at most these.
+    edge_seconds: float = 8.0
+    edge_call_seconds: float = 2.0
     is_repair: bool = False
 
     @property

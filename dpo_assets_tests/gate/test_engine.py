@@ -77,4 +77,5 @@ def test_a_hanging_candidate_costs_one_call_budget_not_the_batch() -> None:
         violations = engine.run_layer(sandbox, task, source, 1)
         elapsed = time.monotonic() - started
     assert violations and "per-call limit" in violations[-1].reason, violations
-    assert elapsed < engine.CALL_SECONDS + 2.0 < engine.LAYER_SECONDS[1]
+    assert elapsed < engine.CALL_SECONDS + 1.5
+    assert engine.LAYER_SECONDS[1] > engine.CALL_SECONDS

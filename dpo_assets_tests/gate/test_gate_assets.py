@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 
 from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.defs import defs
-from dpo_assets.defs.gate_assets import asset_name
+from dpo_assets.defs.gate_assets import asset_name, layer_code_version
 from dpo_assets.gate.pipeline import LAYERS
 from dpo_assets.storage import read_parquet
 
@@ -20,16 +22,26 @@ TASK = "pytest_traceback_repair/moving_average"
 SAMPLES, LABELS = load_samples(TASK), load_labels(TASK)
 
 
+@contextmanager
+def _instance_with(data_root: Path, tmp_path: Path, picked: list[str]) -> Iterator[dg.DagsterInstance]:
+    """A temporary instance whose bundled input is exactly the ``picked`` samples."""
+    (data_root / "bundled" / "few.jsonl").write_text("".join(json.dumps(SAMPLES[i]) + "\n" for i in picked))
+    home = tmp_path / "home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        yield instance
+
+
+def _materialize(instance: dg.DagsterInstance, selection: dg.AssetSelection) -> dg.ExecuteInProcessResult:
+    return dg.materialize(list(defs.assets), resources=defs.resources, instance=instance, selection=selection)
+
+
 def test_layers_materialize_with_accounting_and_metadata(data_root: Path, tmp_path: Path) -> None:
     samples, labels = SAMPLES, LABELS
     picked = [i for i in samples if labels[i]["label"] == "correct"][:2]
     picked += [i for i in samples if labels[i]["label"] != "correct" and 7 not in labels[i]["caught_by"]][:4]
-    (data_root / "bundled" / "few.jsonl").write_text("".join(json.dumps(samples[i]) + "\n" for i in picked))
-    home = tmp_path / "home"
-    home.mkdir()
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
-        result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance,
-                                selection=dg.AssetSelection.groups("intake", "gate"))
+    with _instance_with(data_root, tmp_path, picked) as instance:
+        result = _materialize(instance, dg.AssetSelection.groups("intake", "gate"))
     assert result.success
     rejected_total, survivors = 0, len(picked)
     for spec in LAYERS:
@@ -112,3 +124,26 @@ def test_chosen_pool_funnel_adds_up(data_root: Path, tmp_path: Path, small_mix) 
 _GATE_NAMES = [asset_name(spec.number, spec.name) for spec in LAYERS]
 _ALL_NAMES = ["raw_samples", *_GATE_NAMES, "chosen_pool"]
 _NEW_LAYER_KEYS = ("top_rejection_reasons", "domain_mix_before_after", "elapsed_s", "candidates_per_s")
+
+
+def test_one_layer_rematerializes_from_the_stored_survivors(data_root: Path, tmp_path: Path) -> None:
+    picked = [i for i in SAMPLES if LABELS[i]["label"] == "correct"][:1]
+    picked += [i for i in SAMPLES if 4 in LABELS[i]["caught_by"] and 7 not in LABELS[i]["caught_by"]][:2]
+    fuzz = asset_name(4, "fuzz")
+    folder = data_root / "runs" / fuzz
+    with _instance_with(data_root, tmp_path, picked) as instance:
+        assert _materialize(instance, dg.AssetSelection.groups("intake", "gate")).success
+        before = {name: read_parquet(folder / f"{name}.parquet") for name in ("survivors", "rejections")}
+        assert len(before["rejections"]) >= 1  # the layer had something to reject
+        upstream = folder.parent / asset_name(3, "property") / "survivors.parquet"
+        upstream_mtime = upstream.stat().st_mtime_ns
+        # Only layer 4, in a run of its own: it reads layer 3's stored survivors.
+        again = _materialize(instance, dg.AssetSelection.assets(fuzz))
+        assert again.success
+        assert [e.asset_key.to_user_string() for e in again.get_asset_materialization_events()] == [fuzz]
+        assert upstream.stat().st_mtime_ns == upstream_mtime  # layer 3 did not run again
+        for name, frame in before.items():
+            assert read_parquet(folder / f"{name}.parquet").equals(frame), name
+        event = instance.get_latest_materialization_event(dg.AssetKey(fuzz))
+        assert event is not None
+        assert event.asset_materialization.tags["dagster/code_version"] == layer_code_version("fuzz")

@@ -560,3 +560,16 @@ def test_fake_builtin_exception_is_not_taken_for_the_real_one(sandbox: ForkServe
     assert not fake.raised_subclass_of("builtins.ValueError")
     assert fake.error_type == "candidate:ValueError"
     assert real.raised_subclass_of("builtins.ValueError")
+
+
+def test_value_records_travel_as_text_and_bad_ones_are_refused() -> None:
+    from dpo_assets.sandbox.forkserver import _outcome
+
+    base = {"status": "ok", "detail": "", "stdout": "", "stderr": "", "seconds": 0.1, "exit_code": 0}
+    value = '{"value":{"$t":[1,{"$c":[0.5,-0.0]}]},"seconds":0.01}'
+    error = {"error_type": "builtins.ValueError", "error_mro": ["builtins.ValueError"], "error_message": "x"}
+    out = _outcome({**base, "records": [value, error]})
+    assert out.ok and out.observations[0].value == (1, complex(0.5, -0.0))
+    assert out.observations[1].error_type == "builtins.ValueError"
+    for bad in ("[1, 2]", "not json", '{"value": {"$nope": 1}}'):
+        assert _outcome({**base, "records": [bad]}).status is Status.CRASHED, bad

@@ -168,3 +168,41 @@ def test_boundary_asymmetry_is_exactly_the_tolerance():
     for A in ([[1.0, 0.0], [1e-10, 1.0]], [[2.0, 0.0], [2e-10, 2.0]]):
         M = np.array(A)
         assert np.max(np.abs(M - M.T)) == material.SYMMETRY_RTOL * max(1.0, np.max(np.abs(M)))
+
+
+def test_material_rejects_certified_mutant_with_a_raised_tolerance_floor(task):
+    # max(1, max|A|) -> max(2, max|A|): an asymmetry of 1.5e-10 with max|A| <= 1 is let through.
+    code = load_samples(TASK_ID)["cholesky-correct-06"]["code"]
+    old = "scale = max(1.0, np.max(np.abs(M)))"
+    assert code.count(old) == 1
+    found = _violations(task, code.replace(old, "scale = max(2.0, np.max(np.abs(M)))"), "fuzz")
+    assert any("asymmetry == 1.5e-10" in line for line in found), found[:3]
+
+
+def test_one_and_a_half_tolerance_cases_sit_clearly_beyond_it():
+    for A in ([[1.0, 0.0], [1.5e-10, 1.0]], unit._perturbed(unit._SPD3_SMALL, 1, 0, 1.5e-10)):
+        M = np.array(A)
+        ratio = np.max(np.abs(M - M.T)) / (material.SYMMETRY_RTOL * max(1.0, np.max(np.abs(M))))
+        assert 1.4 < ratio < 1.6  # beyond the contract's tolerance, inside a doubled one
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        # the square check made vacuous (change_constant 1 -> 0) or deleted outright: a 1 x n matrix
+        # with equal entries passes the broadcast symmetry test and factors as 1 x 1.
+        ("if M.shape[0] != M.shape[1]:", "if M.shape[0] != M.shape[0]:"),
+        ('    if M.shape[0] != M.shape[1]:\n        raise ValueError("A must be square")\n', ""),
+    ],
+)
+def test_material_rejects_certified_mutant_without_a_square_check(task, old, new):
+    code = load_samples(TASK_ID)["cholesky-correct-06"]["code"]
+    assert code.count(old) == 1
+    found = _violations(task, code.replace(old, new), "fuzz")
+    assert any("equal entries" in line for line in found), found[:3]
+
+
+def test_equal_entry_non_square_cases_pass_the_broadcast_symmetry_test():
+    for A in ([[1.0, 1.0]], [[2.0], [2.0]]):
+        M = np.array(A)
+        assert M.shape[0] != M.shape[1] and np.max(np.abs(M - M.T)) == 0.0

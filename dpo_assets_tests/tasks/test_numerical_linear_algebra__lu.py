@@ -160,3 +160,12 @@ def test_material_rejects_certified_mutant(task, sample_id, old, new, needle):
     assert code.count(old) == 1
     found = _violations(task, code.replace(old, new), "fuzz")
     assert any(needle in line for line in found), found[:3]
+
+
+def test_material_rejects_certified_mutant_without_square_check(task):
+    # M.shape[0] != M.shape[1] -> M.shape[1] != M.shape[1]: a 1 x 2 A is factored as 1 x 1.
+    code = load_samples(TASK_ID)["lu-correct-03"]["code"]
+    old = "M.shape[0] != M.shape[1]"
+    assert code.count(old) == 1
+    found = _violations(task, code.replace(old, "M.shape[1] != M.shape[1]"), "fuzz")
+    assert any("(1 x 2): expected ValueError" in line for line in found), found[:3]

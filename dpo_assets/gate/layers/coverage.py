@@ -26,6 +26,10 @@ from dpo_assets.sandbox.pytest_runner import run_suite
 from dpo_assets.tasks.base import Task
 
 DEFAULT_THRESHOLD = 80.0
+# Correct bundled candidates run a whole suite in at most ~0.6 s under coverage and a single
+# test in ~0.2 s: these budgets are what a hanging candidate costs here.
+SUITE_LIMITS = Limits(wall_seconds=10.0, cpu_seconds=10)
+TEST_SECONDS = 2.0
 CASE = "pytest suite"
 _MAX_EVIDENCE = 400
 _SECTION = re.compile(r"^_{3,} (.+?) _{3,}$", re.MULTILINE)
@@ -50,7 +54,7 @@ def check(
     source: str,
     threshold: float = DEFAULT_THRESHOLD,
     limits: Limits | None = None,
-    timeout_per_test: float = 10.0,
+    timeout_per_test: float = TEST_SECONDS,
 ) -> CoverageResult:
     """Run ``task``'s suite against ``source`` with coverage; certify at ``threshold`` percent."""
     threshold = _validate_threshold(threshold)
@@ -60,7 +64,7 @@ def check(
         task.suite_source,
         coverage=True,
         timeout_per_test=timeout_per_test,
-        limits=limits,
+        limits=limits or SUITE_LIMITS,
     )
     measured = report.get("coverage")
     coverage = (

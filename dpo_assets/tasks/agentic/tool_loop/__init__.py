@@ -41,5 +41,4 @@ TASK = Task(
         # ... and so does every tool result (``tools[name](**args)``, as the tool message).
         AppendEachResult("run_agent", "tools", "messages"),
     ),
-    edge_seconds=15.0,
 )

@@ -344,5 +344,4 @@ TASK = Task(
         AppendEveryIteration("mcmc_sample", "metropolis_step"),
         CarryState("mcmc_sample", "metropolis_step", arg_index=0, result_index=0),
     ),
-    edge_seconds=15.0,
 )

@@ -219,6 +219,5 @@ TASK = Task(
     fuzz=FUZZ,
     edge=EDGE,
     semantic=SemanticRules(functions=(Signature("parse_duration", ("text",)),)),
-    edge_seconds=10.0,
     is_repair=True,
 )

@@ -36,5 +36,4 @@ TASK = Task(
     fuzz=FUZZ,
     edge=EDGE,
     semantic=SemanticRules(functions=(Signature("bounded_gather", ("factories", "limit"), is_async=True),)),
-    edge_seconds=20.0,
 )

@@ -33,5 +33,4 @@ TASK = Task(
         must_await=frozenset({"asyncio.sleep"}),
         forbidden_calls=frozenset({"time.sleep"}),
     ),
-    edge_seconds=15.0,
 )
