@@ -31,3 +31,13 @@ def inbox_dir() -> Path:
 def storage_dir() -> Path:
     """Where materialized assets (Parquet) are written (``DPO_ASSETS_STORAGE``)."""
     return Path(os.environ.get("DPO_ASSETS_STORAGE", data_dir() / "runs"))
+
+
+def review_dir() -> Path:
+    """The review queue a human reads (``queue.md``) and the sign-off file (``signoff.json``)."""
+    return data_dir() / "review"
+
+
+def pairs_dir() -> Path:
+    """The DPO preference pairs (``pairs.parquet``, ``pairs.jsonl``)."""
+    return data_dir() / "pairs"

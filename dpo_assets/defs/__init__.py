@@ -7,6 +7,7 @@ import dagster as dg
 from dpo_assets.defs.gate_assets import gate_assets
 from dpo_assets.defs.intake_assets import raw_sample_files, raw_samples
 from dpo_assets.defs.io import StageParquetIOManager
+from dpo_assets.defs.pairs_assets import pairs_assets, pairs_checks
 from dpo_assets.defs.pool_assets import chosen_pool
 
 main_job = dg.define_asset_job(
@@ -16,7 +17,8 @@ main_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_sample_files, raw_samples, *gate_assets, chosen_pool],
+    assets=[raw_sample_files, raw_samples, *gate_assets, chosen_pool, *pairs_assets],
+    asset_checks=pairs_checks,
     jobs=[main_job],
     resources={"stage_io_manager": StageParquetIOManager()},
 )

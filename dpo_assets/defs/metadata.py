@@ -65,3 +65,34 @@ def funnel_metadata(result: funnel.Funnel) -> dict[str, Any]:
         "funnel_by_domain": markdown_table(result.domain_counts),
         "domain_mix_shift": markdown_table(result.mix_shift()),
     }
+
+
+def _one_line(text: object, limit: int = 80) -> str:
+    flat = " ⏎ ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def audit_table(audit: pd.DataFrame, limit: int = 20) -> dg.MetadataValue:
+    """The first ``limit`` benchmark matches (exact ones first): sample, benchmark, problem, kind,
+    snippet (on one line)."""
+    if audit.empty:
+        return markdown_table(audit)
+    top = audit.assign(_rank=(audit["kind"] != "exact").astype(int)).sort_values("_rank", kind="stable")
+    top = top.head(limit)
+    return markdown_table(
+        pd.DataFrame(
+            {
+                "sample": top["sample_id"],
+                "benchmark": top["benchmark"],
+                "problem": top["problem_id"],
+                "kind": top["kind"] + "/" + top["field"],
+                "snippet": top["snippet"].map(_one_line),
+            }
+        )
+    )
+
+
+def duplicates_table(duplicates: pd.DataFrame, limit: int = 50) -> dg.MetadataValue:
+    """Dropped duplicates: sample, task, the kept sample it duplicates, kind, method, similarity."""
+    columns = ["sample_id", "task_id", "duplicate_of", "kind", "method", "similarity"]
+    return markdown_table(duplicates.reindex(columns=columns).head(limit))

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from dpo_assets.tasks.base import Task
+
 DEFAULT_SIZE = 7
 VERDICTS = ("approved", "rejected")
 
@@ -50,6 +52,21 @@ def pick_queue(pool: pd.DataFrame, size: int = DEFAULT_SIZE, seed: int = 0) -> p
         picked += rest[: size - len(picked)]
     by_id = pool.set_index("sample_id", drop=False)
     return by_id.loc[picked].reset_index(drop=True)
+
+
+def gate_checks(task: Task) -> dict[str, str]:
+    """What each gate layer checked for ``task``: every queued sample passed all of it."""
+    examples = sum(spec.max_examples for spec in task.properties)
+    return {
+        "layer 1 invariant": f"{len(task.invariants)} invariant calls held",
+        "layer 2 differential": f"{len(task.differential)} cases agreed with the reference",
+        "layer 3 property": f"{len(task.properties)} Hypothesis properties, up to {examples} examples",
+        "layer 4 fuzz": f"{len(task.fuzz)} adversarial cases",
+        "layer 5 semantic": "no known bug pattern in the AST",
+        "layer 6 dataflow": f"{len(task.dataflow)} state-update rules held",
+        "layer 7 edge": f"{len(task.edge)} edge cases within {task.edge_seconds:g} s",
+        "layer 8 coverage": "the task's pytest suite passed (coverage above)",
+    }
 
 
 def render_sample(row: Mapping, checks: Mapping[str, str] | None = None) -> str:

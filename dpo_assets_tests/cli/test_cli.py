@@ -48,4 +48,8 @@ def test_run_materializes_into_the_given_instance(tmp_path: Path) -> None:
     assert "materialized raw_samples" in proc.stdout
     assert "'accepted': 3" in proc.stdout and "'rejected': 1" in proc.stdout
     assert (data / "runs" / "raw_samples" / "survivors.parquet").exists()
+    # Unattended by default: the review check passes, loudly; every asset down to dpo_pairs runs.
+    assert "REVIEW SKIPPED: unattended run, no human read the queue" in proc.stdout + proc.stderr
+    assert "check review_queue:review_signed_off: passed" in proc.stdout
+    assert "materialized dpo_pairs" in proc.stdout and (data / "pairs" / "pairs.jsonl").exists()
     assert any(home.rglob("*.db")), "the run is recorded in the instance's SQLite storage"

@@ -80,3 +80,17 @@ def test_a_malformed_signoff_is_a_clear_error(tmp_path: Path, content: str) -> N
     path.write_text(content)
     with pytest.raises(SignOffError, match=r"signoff\.json"):
         load_signoff(path)
+
+
+def test_queue_shows_what_each_layer_checked() -> None:
+    from dpo_assets.pool.review import gate_checks
+    from dpo_assets.tasks import get_task
+
+    task = get_task("fft/transform")
+    checks = gate_checks(task)
+    assert list(checks) == [f"layer {n} {name}" for n, name in enumerate(
+        ["invariant", "differential", "property", "fuzz", "semantic", "dataflow", "edge", "coverage"], 1)]
+    assert f"{len(task.edge)} edge cases" in checks["layer 7 edge"]
+    queue = pick_queue(_pool(), 2, seed=1)
+    text = render_queue(queue, {"fft/transform": checks, "monte_carlo/metropolis": checks})
+    assert text.count("layer 4 fuzz:") == 2
