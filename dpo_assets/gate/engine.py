@@ -40,7 +40,10 @@ _CALLS_LOCK = threading.Lock()
 
 def calls_of(cases: Sequence[Case] | Sequence[DifferentialCase]) -> tuple[Call, ...]:
     """The calls of ``cases`` as one tuple, the same object every time for the same material
-    (a sandbox then encodes and ships a task's batch once, not once per candidate)."""
+    (a sandbox then encodes and ships a task's batch once, not once per candidate). Only
+    immutable material (a tuple, as in :class:`Task`) is remembered."""
+    if not isinstance(cases, tuple):
+        return tuple(c.call for c in cases)
     with _CALLS_LOCK:
         hit = _CALLS.get(id(cases))
         if hit is None or hit[0] is not cases:
@@ -181,15 +184,17 @@ _BATCHES: dict[tuple[int, int | None], tuple[Sequence[PropertySpec], tuple, tupl
 def _property_batch(
     specs: Sequence[PropertySpec], max_examples: int | None
 ) -> tuple[tuple[tuple[PropertySpec, dict[str, Any]], ...], tuple[Call, ...]]:
-    """Every property's drawn examples and their calls, built once per ``specs`` and budget."""
+    """Every property's drawn examples and their calls, built once per ``specs`` (a tuple, as
+    in :class:`Task`; anything else is built afresh) and budget."""
     with _CALLS_LOCK:
-        hit = _BATCHES.get((id(specs), max_examples))
+        hit = _BATCHES.get((id(specs), max_examples)) if isinstance(specs, tuple) else None
     if hit is None or hit[0] is not specs:
         examples = tuple((spec, kwargs) for spec in specs for kwargs in draw_examples(spec, max_examples))
         calls = tuple(Call(spec.driver, kwargs, label=f"{spec.name}{kwargs!r}") for spec, kwargs in examples)
         hit = (specs, examples, calls)
-        with _CALLS_LOCK:
-            _BATCHES[(id(specs), max_examples)] = hit
+        if isinstance(specs, tuple):
+            with _CALLS_LOCK:
+                _BATCHES[(id(specs), max_examples)] = hit
     return hit[1], hit[2]
 
 

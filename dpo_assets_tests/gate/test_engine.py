@@ -79,3 +79,12 @@ def test_a_hanging_candidate_costs_one_call_budget_not_the_batch() -> None:
     assert violations and "per-call limit" in violations[-1].reason, violations
     assert elapsed < engine.CALL_SECONDS + 1.5
     assert engine.LAYER_SECONDS[1] > engine.CALL_SECONDS
+
+
+def test_call_batches_are_shared_only_for_immutable_material() -> None:
+    task = get_task("fft/transform")
+    assert engine.calls_of(task.fuzz) is engine.calls_of(task.fuzz)  # shipped once per server
+    as_list = list(task.fuzz)
+    first = engine.calls_of(as_list)
+    as_list.pop()
+    assert len(engine.calls_of(as_list)) == len(first) - 1  # a list is never remembered
