@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
@@ -240,6 +240,36 @@ def layer_limits(task: Task, layer: int) -> Limits:
     else:
         seconds, call = LAYER_SECONDS[layer], CALL_SECONDS
     return Limits(wall_seconds=seconds, cpu_seconds=max(1, math.ceil(seconds)), call_seconds=call)
+
+
+class LayerCheck(Protocol):
+    def __call__(
+        self,
+        executor: Executor,
+        task: Task,
+        source: str,
+        limits: Limits | None = None,
+        reference: Sequence[Observation] | None = None,
+    ) -> list[Violation]: ...
+
+
+def layer_check(layer: int) -> LayerCheck:
+    """The ``check`` function of execution layer ``layer``: :func:`run_layer` for that layer
+    (an empty list means the candidate passed)."""
+    if layer not in EXECUTION_LAYERS:
+        raise ValueError(f"layer {layer} is not an execution layer (those are {EXECUTION_LAYERS})")
+
+    def check(
+        executor: Executor,
+        task: Task,
+        source: str,
+        limits: Limits | None = None,
+        reference: Sequence[Observation] | None = None,
+    ) -> list[Violation]:
+        return run_layer(executor, task, source, layer, limits, reference)
+
+    check.__doc__ = f"Run layer {layer}'s material against ``source``; an empty list means it passed."
+    return check
 
 
 def run_layer(

@@ -88,3 +88,19 @@ def test_call_batches_are_shared_only_for_immutable_material() -> None:
     first = engine.calls_of(as_list)
     as_list.pop()
     assert len(engine.calls_of(as_list)) == len(first) - 1  # a list is never remembered
+
+
+def test_layer_modules_check_their_own_layer() -> None:
+    import pytest
+
+    from dpo_assets.gate.layers import edge, fuzz, invariant
+    from dpo_assets.sandbox.executor import InProcessExecutor
+
+    parse = get_task("pytest_traceback_repair/parse_duration")
+    source = "def parse_duration(text):\n    return 0\n"  # wrong everywhere
+    for module in (invariant, fuzz, edge):
+        violations = module.check(InProcessExecutor(), parse, source)
+        assert violations, module.NAME
+        assert violations == engine.run_layer(InProcessExecutor(), parse, source, module.NUMBER)
+    with pytest.raises(ValueError, match="not an execution layer"):
+        engine.layer_check(5)

@@ -40,11 +40,6 @@ def _material(layer: int):
 # ------------------------------------------------------------------ the reference
 
 
-@pytest.mark.parametrize("layer", [1, 2, 3, 4, 7])
-def test_reference_passes_its_material(layer):
-    assert _material(layer)(TASK.reference_source) == []
-
-
 def test_reference_agrees_with_numpy_for_many_lengths():
     namespace: dict = {}
     exec(compile(TASK.reference_source, "<reference>", "exec"), namespace)
@@ -56,11 +51,6 @@ def test_reference_agrees_with_numpy_for_many_lengths():
             got = func(x)
             assert all(type(v) is complex for v in got)
             assert np.max(np.abs(np.array(got) - want)) <= tol
-
-
-def test_suite_passes_on_reference(run_suite):
-    proc = run_suite(TASK, TASK.reference_source)
-    assert proc.returncode == 0, proc.stdout[-2000:]
 
 
 def test_task_declares_contract_signatures():

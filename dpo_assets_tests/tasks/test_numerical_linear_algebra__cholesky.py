@@ -32,11 +32,6 @@ def _violations(task, source: str, category: str) -> list[str]:
     return [v.line() for v in engine.run_layer(InProcessExecutor(), task, source, LAYERS[category])]
 
 
-@pytest.mark.parametrize("category", ["invariants", "differential", "properties", "fuzz", "edge"])
-def test_reference_passes_material(task, category):
-    assert _violations(task, task.reference_source, category) == []
-
-
 def test_material_is_populated(task):
     assert len(task.invariants) >= 5
     assert len(task.differential) >= 8
@@ -44,11 +39,6 @@ def test_material_is_populated(task):
     assert len(task.fuzz) >= 20
     assert len(task.edge) >= 10
     assert [s.name for s in task.semantic.functions] == ["cholesky"]
-
-
-def test_reference_passes_its_suite(run_suite, task):
-    proc = run_suite(task, task.reference_source)
-    assert proc.returncode == 0, proc.stdout[-2000:]
 
 
 @pytest.mark.parametrize("index", range(len(unit.DIFF_MATRICES)))

@@ -33,17 +33,6 @@ def test_unit_is_a_repair_task_with_a_broken_module():
     assert TASK.broken_source.strip() in TASK.prompt()
 
 
-@pytest.mark.parametrize("layer", [1, 2, 3, 4, 7])
-def test_reference_passes_material(layer):
-    assert engine.run_layer(EXECUTOR, TASK, TASK.reference_source, layer) == []
-
-
-def test_reference_passes_suite_and_broken_fails_it(run_suite):
-    good = run_suite(TASK, TASK.reference_source, *_PYTEST_OPTIONS)
-    assert good.returncode == 0, good.stdout[-2000:]
-    assert run_suite(TASK, TASK.broken_source, *_PYTEST_OPTIONS).returncode != 0
-
-
 # ------------------------------------------------------------------ specific defects
 
 

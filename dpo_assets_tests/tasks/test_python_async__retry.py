@@ -36,16 +36,6 @@ def _run_layer(source: str, layer: int) -> list[str]:
 # ---- the reference -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layer", sorted(EXECUTION_LAYERS))
-def test_reference_passes_its_material(layer):
-    assert _run_layer(TASK.reference_source, layer) == []
-
-
-def test_reference_passes_its_suite(run_suite):
-    proc = run_suite(TASK, TASK.reference_source)
-    assert proc.returncode == 0, proc.stdout[-2000:]
-
-
 def test_semantic_rules():
     (signature,) = TASK.semantic.functions
     assert signature.name == "retry_async" and signature.is_async
