@@ -41,3 +41,13 @@ def review_dir() -> Path:
 def pairs_dir() -> Path:
     """The DPO preference pairs (``pairs.parquet``, ``pairs.jsonl``)."""
     return data_dir() / "pairs"
+
+
+def models_dir() -> Path:
+    """Model folders built or cached by the project (the offline stand-in base model)."""
+    return data_dir() / "models"
+
+
+def reports_dir() -> Path:
+    """Iteration reports: ``latest/`` and one folder per run (``index.html``, ``index.md``, PNGs)."""
+    return data_dir() / "reports"

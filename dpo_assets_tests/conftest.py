@@ -24,6 +24,15 @@ def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline stand-in base model (tiny Qwen2 + ChatML tokenizer), built once per session
+    from the repository's bundled corpus."""
+    from dpo_assets.training.tiny_base import ensure_tiny_base
+
+    return ensure_tiny_base(tmp_path_factory.mktemp("models") / "tiny-qwen2")
+
+
 @pytest.fixture
 def run_suite(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """``run_suite(task, source, *options)``: the task's pytest suite against ``source`` as

@@ -17,6 +17,7 @@ from dpo_assets.evaldata import problems as ev
 from dpo_assets.paths import REPO_ROOT
 from dpo_assets.stage import StageFrames
 from dpo_assets.storage import read_parquet
+from dpo_assets.training.dataset import PairsFileError, load_pairs
 
 OFFLINE = REPO_ROOT.parent / "shared" / "data"
 TASKS = ("pytest_traceback_repair/moving_average", "pytest_traceback_repair/parse_duration")
@@ -155,6 +156,52 @@ def test_unattended_switch_passes_loudly(instance: dg.DagsterInstance, data_root
     assert "dpo_pairs" in _materialized(result)
     assert (data_root / "pairs" / "pairs.jsonl").exists()
     assert not (data_root / "review" / "signoff.json").exists()
+
+
+@needs_eval_data
+def test_pairs_files_load_with_datasets_and_pass_trl_dpo_preparation(
+    instance: dg.DagsterInstance, data_root: Path, tiny_base: Path, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import peft
+    import trl
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    monkeypatch.setenv("DPO_ASSETS_REVIEW_REQUIRED", "0")
+    assert _materialize(instance, dg.AssetSelection.groups(*UPSTREAM, "pairs")).success
+    jsonl, parquet = (load_pairs(data_root / "pairs" / f"pairs.{ext}") for ext in ("jsonl", "parquet"))
+    assert jsonl.to_list() == parquet.to_list() and len(jsonl) >= 2
+    assert trl.data_utils.is_conversational(jsonl[0])
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    trainer = trl.DPOTrainer(
+        model=AutoModelForCausalLM.from_pretrained(tiny_base),
+        args=trl.DPOConfig(
+            output_dir=str(tmp_path / "dpo"), bf16=False, use_cpu=True, report_to=[], max_length=4096
+        ),
+        train_dataset=parquet,
+        processing_class=tokenizer,
+        peft_config=peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]),
+    )
+    prepared = trainer.train_dataset
+    assert len(prepared) == len(parquet)  # nothing dropped: TRL drops prompts >= max_length
+    for row, pair in zip(prepared, parquet):
+        prompt_ids = tokenizer.apply_chat_template(pair["prompt"], add_generation_prompt=True)["input_ids"]
+        assert row["prompt_ids"] == prompt_ids  # TRL kept the whole prompt
+        end = tokenizer.eos_token
+        assert tokenizer.decode(row["chosen_ids"]) == pair["chosen"][0]["content"] + end + "\n"
+        assert tokenizer.decode(row["rejected_ids"]) == pair["rejected"][0]["content"] + end + "\n"
+        assert row["chosen_ids"] != row["rejected_ids"]
+
+
+def test_load_pairs_names_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(PairsFileError, match="materialize dpo_pairs first"):
+        load_pairs(tmp_path / "pairs.parquet")
+    with pytest.raises(PairsFileError, match=r"unknown pairs format '\.csv'"):
+        load_pairs(tmp_path / "pairs.csv")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "p", "answer": "a"}) + "\n")
+    with pytest.raises(PairsFileError, match="missing column\\(s\\) chosen, rejected"):
+        load_pairs(bad)
 
 
 @needs_eval_data

@@ -1,0 +1,1 @@
+"""Model side: the base model (real or the offline stand-in) and DPO training."""
