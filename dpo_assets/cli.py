@@ -48,6 +48,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             materialization = mat.step_materialization_data.materialization
             shown = {k: v.value for k, v in materialization.metadata.items() if isinstance(v.value, int)}
             print(f"materialized {materialization.asset_key.to_user_string()}: {shown}")
+            if "latest" in materialization.metadata:
+                print(f"  open {materialization.metadata['latest'].value}")
         for event in result.get_asset_check_evaluations():
             outcome = "passed" if event.passed else "FAILED"
             text = f" ({event.description})" if event.description else ""

@@ -12,6 +12,10 @@ from typing import IO
 
 import pandas as pd
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK  # what open() would give: mkstemp's 0600 would hide outputs from others
+
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -20,6 +24,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    tmp.chmod(FILE_MODE)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -9,6 +9,7 @@ from dpo_assets.defs.intake_assets import raw_sample_files, raw_samples
 from dpo_assets.defs.io import StageParquetIOManager
 from dpo_assets.defs.pairs_assets import pairs_assets, pairs_checks
 from dpo_assets.defs.pool_assets import chosen_pool
+from dpo_assets.defs.report_assets import iteration_report
 
 main_job = dg.define_asset_job(
     "main_job",
@@ -17,7 +18,7 @@ main_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_sample_files, raw_samples, *gate_assets, chosen_pool, *pairs_assets],
+    assets=[raw_sample_files, raw_samples, *gate_assets, chosen_pool, *pairs_assets, iteration_report],
     asset_checks=pairs_checks,
     jobs=[main_job],
     resources={"stage_io_manager": StageParquetIOManager()},
