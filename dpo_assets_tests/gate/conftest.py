@@ -44,6 +44,12 @@ def write_input(path: Path, rows: list[dict], bad_lines: bool = True) -> Path:
     return path
 
 
+@pytest.fixture(name="write_input")
+def write_input_fixture() -> object:
+    """:func:`write_input`, for tests (a module import of ``conftest`` is ambiguous: several exist)."""
+    return write_input
+
+
 @pytest.fixture(scope="session")
 def mixed_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """About 20 bundled samples from four tasks, mixed labels, plus two bad lines."""

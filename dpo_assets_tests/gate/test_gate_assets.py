@@ -84,14 +84,17 @@ def test_code_version_follows_the_layer_source(tmp_path: Path, monkeypatch) -> N
     assert all(gate_assets.layer_code_version(n) != changed[n] for n in versions)
 
 
-def test_chosen_pool_funnel_adds_up(data_root: Path, tmp_path: Path, small_mix) -> None:
-    from conftest import write_input
-
+def test_chosen_pool_funnel_adds_up(data_root: Path, tmp_path: Path, small_mix, write_input) -> None:
     small_mix, labels = small_mix
     write_input(data_root / "bundled" / "mix.jsonl", small_mix)  # + two lines layer 0 rejects
     raw_lines = len(small_mix) + 2
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance)
+        result = dg.materialize(
+            list(defs.assets),
+            resources=defs.resources,
+            instance=instance,
+            selection=dg.AssetSelection.groups("intake", "gate", "pool"),
+        )
     assert result.success
     meta = {name: result.asset_materializations_for_node(name)[0].metadata for name in _ALL_NAMES}
 
