@@ -10,16 +10,30 @@ from dpo_assets.defs.io import StageParquetIOManager
 from dpo_assets.defs.pairs_assets import pairs_assets, pairs_checks
 from dpo_assets.defs.pool_assets import chosen_pool
 from dpo_assets.defs.report_assets import iteration_report
+from dpo_assets.defs.training_assets import training_assets
 
 main_job = dg.define_asset_job(
     "main_job",
     selection=dg.AssetSelection.all(),
     description="Everything from raw samples to the last stage, on the current inputs.",
 )
+curation_job = dg.define_asset_job(
+    "curation_job",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("training"),
+    description="Raw samples to pairs and the iteration report, without training.",
+)
 
 defs = dg.Definitions(
-    assets=[raw_sample_files, raw_samples, *gate_assets, chosen_pool, *pairs_assets, iteration_report],
+    assets=[
+        raw_sample_files,
+        raw_samples,
+        *gate_assets,
+        chosen_pool,
+        *pairs_assets,
+        iteration_report,
+        *training_assets,
+    ],
     asset_checks=pairs_checks,
-    jobs=[main_job],
+    jobs=[main_job, curation_job],
     resources={"stage_io_manager": StageParquetIOManager()},
 )

@@ -21,7 +21,7 @@ DPI = 100
 _BLUE, _ORANGE, _GREEN, _RED, _GREY = "#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8C8C8C"
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_figure(figure: Figure, path: Path) -> Path:
     FigureCanvasAgg(figure)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
@@ -59,7 +59,7 @@ def funnel_chart(table: pd.DataFrame, path: Path) -> Path:
     axes.set_title(f"Gate funnel: {raw:,} raw lines → {certified:,} certified ({kept} kept)")
     axes.set_xlabel("rows remaining")
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def domain_mix_chart(mix: pd.DataFrame, path: Path) -> Path:
@@ -87,7 +87,7 @@ def domain_mix_chart(mix: pd.DataFrame, path: Path) -> Path:
         axes.legend(frameon=False)
     axes.set_title("Domain mix before and after the gate")
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def pairs_chart(
@@ -133,4 +133,4 @@ def pairs_chart(
     total = int(by_domain["pairs"].sum()) if len(by_domain) else 0
     figure.suptitle(f"DPO pairs: {total:,} pairs, {unpaired:,} chosen samples unpaired")
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)

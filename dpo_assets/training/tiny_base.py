@@ -15,6 +15,7 @@ Build inputs are deterministic, so two builds give the same tokenizer and weight
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -59,6 +60,10 @@ class TinyShape:
     num_key_value_heads: int = 2
     max_position_embeddings: int = 4096
     seed: int = 0
+    pretrain_epochs: float = 2.0  # causal-LM passes over the corpus conversations (0: random weights)
+    pretrain_block: int = 1024
+    pretrain_batch: int = 8
+    pretrain_learning_rate: float = 3e-3
 
 
 def default_dir() -> Path:
@@ -81,6 +86,63 @@ def corpus_texts() -> Iterator[str]:
                     yield str(row["broken_code"])
                 if row.get("traceback"):
                     yield str(row["traceback"])
+
+
+def corpus_conversations() -> Iterator[list[dict[str, str]]]:
+    """Every bundled sample as the chat it answers (task prompt, then the code), in file order."""
+    from dpo_assets.pool.pairs import fenced
+    from dpo_assets.tasks import load_catalog
+
+    catalog = load_catalog()
+    for path in sorted(paths.bundled_dir().glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            task = catalog.get(str(row.get("task_id")))
+            if task is None or not row.get("code"):
+                continue
+            prompt = task.prompt(row.get("broken_code"), row.get("traceback"))
+            yield [{"role": "user", "content": prompt}, {"role": "assistant", "content": fenced(row["code"])}]
+
+
+def pretrain(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, shape: TinyShape) -> list[float]:
+    """A few causal-LM epochs over the corpus conversations, packed into blocks (seeded, CPU).
+
+    The stand-in then knows the chat format and the code of the tasks, as a real instruct base
+    does, so DPO has something to move. Returns the loss per step.
+    """
+    import torch
+
+    ids: list[int] = []
+    for chat in corpus_conversations():
+        ids += tokenizer.apply_chat_template(chat, tokenize=True)["input_ids"]
+    block = shape.pretrain_block
+    blocks = torch.tensor(ids[: len(ids) // block * block]).view(-1, block)
+    generator = torch.Generator().manual_seed(shape.seed)
+    steps = math.ceil(len(blocks) / shape.pretrain_batch * shape.pretrain_epochs)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=shape.pretrain_learning_rate, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, shape.pretrain_learning_rate, total_steps=max(steps, 1)
+    )
+    losses: list[float] = []
+    model.train()
+    order = torch.randperm(len(blocks), generator=generator)
+    for step in range(steps):
+        start = (step * shape.pretrain_batch) % len(blocks)
+        if start + shape.pretrain_batch > len(order):
+            order = torch.randperm(len(blocks), generator=generator)
+            start = 0
+        batch = blocks[order[start : start + shape.pretrain_batch]]
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(round(loss.item(), 4))
+    model.eval()
+    return losses
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = TinyShape.vocab_size) -> PreTrainedTokenizerBase:
@@ -146,6 +208,11 @@ def is_built(folder: Path) -> bool:
     return (folder / BUILD_RECORD).is_file()
 
 
+def _recorded(folder: Path) -> dict:
+    data = json.loads((folder / BUILD_RECORD).read_text())
+    return {"shape": data.get("shape"), "format": data.get("format")}
+
+
 def ensure_tiny_base(folder: Path | None = None, shape: TinyShape = TinyShape()) -> Path:
     """The cached stand-in model folder, built first if missing or built with another shape.
 
@@ -153,8 +220,8 @@ def ensure_tiny_base(folder: Path | None = None, shape: TinyShape = TinyShape())
     interrupted build leaves nothing that looks finished.
     """
     folder = Path(folder or default_dir())
-    record = {"shape": asdict(shape), "format": 1}
-    if is_built(folder) and json.loads((folder / BUILD_RECORD).read_text()) == record:
+    record = {"shape": asdict(shape), "format": 2}
+    if is_built(folder) and _recorded(folder) == record:
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
@@ -162,8 +229,11 @@ def ensure_tiny_base(folder: Path | None = None, shape: TinyShape = TinyShape())
     try:
         tokenizer = train_tokenizer(corpus_texts(), shape.vocab_size)
         tokenizer.save_pretrained(scratch)
-        build_model(tokenizer, shape).save_pretrained(scratch, safe_serialization=True)
-        (scratch / BUILD_RECORD).write_text(json.dumps(record, indent=1) + "\n")
+        model = build_model(tokenizer, shape)
+        losses = pretrain(model, tokenizer, shape) if shape.pretrain_epochs > 0 else []
+        model.save_pretrained(scratch, safe_serialization=True)
+        build = {**record, "pretrain_steps": len(losses), "pretrain_loss": losses[:1] + losses[-1:]}
+        (scratch / BUILD_RECORD).write_text(json.dumps(build, indent=1) + "\n")
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(scratch, folder)

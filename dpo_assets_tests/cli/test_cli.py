@@ -53,3 +53,6 @@ def test_run_materializes_into_the_given_instance(tmp_path: Path) -> None:
     assert "check review_queue:review_signed_off: passed" in proc.stdout
     assert "materialized dpo_pairs" in proc.stdout and (data / "pairs" / "pairs.jsonl").exists()
     assert any(home.rglob("*.db")), "the run is recorded in the instance's SQLite storage"
+    # No certified sample, so no pair: training is skipped, not failed.
+    assert "lora_checkpoint skipped" in proc.stdout + proc.stderr
+    assert "materialized lora_checkpoint" not in proc.stdout

@@ -60,12 +60,15 @@ def test_chat_template_is_chatml_with_a_default_system_turn(tiny_base: Path) -> 
     assert all(len(tokenizer(tok, add_special_tokens=False)["input_ids"]) == 1 for tok in special)
 
 
-def test_build_is_deterministic_and_cached(tiny_base: Path, tmp_path: Path) -> None:
-    again = ensure_tiny_base(tmp_path / "again")
+LIGHT = TinyShape(pretrain_epochs=0.1)  # a few pretraining steps: rebuilds stay cheap
+
+
+def test_build_is_deterministic_and_cached(tmp_path: Path) -> None:
+    first, again = ensure_tiny_base(tmp_path / "first", LIGHT), ensure_tiny_base(tmp_path / "again", LIGHT)
     for name in ("tokenizer.json", "model.safetensors", "config.json"):
-        assert _digest(again, name) == _digest(tiny_base, name), name
+        assert _digest(again, name) == _digest(first, name), name
     before = (again / "model.safetensors").stat().st_mtime_ns
-    assert ensure_tiny_base(again) == again
+    assert ensure_tiny_base(again, LIGHT) == again
     assert (again / "model.safetensors").stat().st_mtime_ns == before  # not rebuilt
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no scratch left
 
@@ -75,12 +78,25 @@ def test_an_unfinished_or_other_shape_build_is_replaced(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"half a file")  # an interrupted build: no record
     assert not is_built(folder)
-    ensure_tiny_base(folder)
+    ensure_tiny_base(folder, LIGHT)
     assert is_built(folder) and (folder / "model.safetensors").stat().st_size > 1000
-    wider = TinyShape(hidden_size=32, intermediate_size=64)
+    wider = TinyShape(hidden_size=32, intermediate_size=64, pretrain_epochs=0.0)
     ensure_tiny_base(folder, wider)
     assert json.loads((folder / BUILD_RECORD).read_text())["shape"]["hidden_size"] == 32
     assert AutoModelForCausalLM.from_pretrained(folder).config.hidden_size == 32
+
+
+def test_the_stand_in_is_pretrained_on_the_corpus_conversations(tiny_base: Path) -> None:
+    record = json.loads((tiny_base / BUILD_RECORD).read_text())
+    first, last = record["pretrain_loss"]
+    assert record["pretrain_steps"] > 50 and last < first / 2  # it learned the corpus
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    model = AutoModelForCausalLM.from_pretrained(tiny_base)
+    random = AutoModelForCausalLM.from_config(model.config)
+    chat = [{"role": "user", "content": "Write the module."}, {"role": "assistant", "content": CODE}]
+    ids = torch.tensor([tokenizer.apply_chat_template(chat)["input_ids"]])
+    with torch.no_grad():
+        assert model(ids, labels=ids).loss < random(ids, labels=ids).loss
 
 
 def test_tokenizer_vocabulary_is_bounded_and_keeps_special_tokens_first() -> None:
