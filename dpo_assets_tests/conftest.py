@@ -11,6 +11,9 @@ import pytest
 
 from dpo_assets import paths
 from dpo_assets.corpus.bundled import task_file_stem
+from dpo_assets.training.bundled_pairs import bundled_pairs
+
+SMALL_PAIRS = bundled_pairs(4)  # read now: data_root later points the data folder elsewhere
 
 
 @pytest.fixture
@@ -31,6 +34,14 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from dpo_assets.training.tiny_base import ensure_tiny_base
 
     return ensure_tiny_base(tmp_path_factory.mktemp("models") / "tiny-qwen2")
+
+
+@pytest.fixture
+def small_pairs(tmp_path: Path) -> Path:
+    """12 DPO pairs (4 per short task, correct vs broken by label) as pairs.parquet."""
+    path = tmp_path / "pairs.parquet"
+    SMALL_PAIRS.to_parquet(path, index=False)
+    return path
 
 
 @pytest.fixture

@@ -295,7 +295,7 @@ def build_trainer(
     checkpointing = _SWITCH.get(settings.gradient_checkpointing, plan.gradient_checkpointing)
     precompute = _SWITCH.get(settings.precompute_ref_log_probs, plan.precompute_ref_log_probs)
     total_steps = steps_for(len(train_set), settings)
-    args = DPOConfig(
+    options = dict(
         output_dir=str(output_dir),
         num_train_epochs=settings.epochs,
         per_device_train_batch_size=settings.per_device_batch_size,
@@ -316,8 +316,8 @@ def build_trainer(
         seed=settings.seed,
         data_seed=settings.seed,
         disable_tqdm=True,
-        **settings.extra,
     )
+    args = DPOConfig(**{**options, **settings.extra})  # extra: further DPOConfig fields win
     for callback in callbacks or []:
         if isinstance(callback, _ProgressSink):
             callback.total_steps = total_steps

@@ -127,3 +127,17 @@ def test_a_missing_pairs_file_is_a_clear_error(tiny_base: Path, tmp_path: Path) 
 def test_config_maps_onto_settings() -> None:
     settings = LoraTrainingConfig(lora_r=8, target_modules=["q_proj"], learning_rate=1e-4).settings()
     assert settings == TrainingSettings(lora_r=8, target_modules=("q_proj",), learning_rate=1e-4)
+
+
+def test_training_sits_in_the_gpu_pool_of_one(tmp_path: Path) -> None:
+    from dpo_assets.defs import defs
+    from dpo_assets.paths import REPO_ROOT
+
+    asset = defs.get_assets_def("lora_checkpoint")
+    assert asset.node_def.pool == "gpu" and next(iter(asset.specs)).group_name == "training"
+    shutil.copy(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    job = defs.resolve_job_def("curation_job")
+    curated = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert {"dpo_pairs", "iteration_report"} <= curated and "lora_checkpoint" not in curated
