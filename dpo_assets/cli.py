@@ -100,6 +100,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return command.run(args)
 
 
+def cmd_score_samples(args: argparse.Namespace) -> int:
+    from dpo_assets.scoring import command
+
+    return command.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpo-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     gate_command.add_arguments(gate)
     gate.set_defaults(func=cmd_gate)
+
+    score = sub.add_parser("score-samples", help="score HumanEval/MBPP completions in the sandbox")
+    from dpo_assets.scoring import command as score_command
+
+    score_command.add_arguments(score)
+    score.set_defaults(func=cmd_score_samples)
     return parser
 
 

@@ -10,6 +10,7 @@ from dpo_assets.defs.io import StageParquetIOManager
 from dpo_assets.defs.pairs_assets import pairs_assets, pairs_checks
 from dpo_assets.defs.pool_assets import chosen_pool
 from dpo_assets.defs.report_assets import iteration_report
+from dpo_assets.defs.scorecard_assets import scorecard_assets
 from dpo_assets.defs.training_assets import training_assets
 
 main_job = dg.define_asset_job(
@@ -19,7 +20,7 @@ main_job = dg.define_asset_job(
 )
 curation_job = dg.define_asset_job(
     "curation_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("training"),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("training", "scorecard"),
     description="Raw samples to pairs and the iteration report, without training.",
 )
 
@@ -32,6 +33,7 @@ defs = dg.Definitions(
         *pairs_assets,
         iteration_report,
         *training_assets,
+        *scorecard_assets,
     ],
     asset_checks=pairs_checks,
     jobs=[main_job, curation_job],

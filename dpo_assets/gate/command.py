@@ -39,7 +39,8 @@ def _threshold(text: str) -> float:
     return value
 
 
-def _jobs(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
     try:
         value = int(text)
     except ValueError:
@@ -62,12 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs",
         "-j",
-        type=_jobs,
+        type=positive_int,
         default=default_jobs(),
         metavar="N",
         help=f"candidates checked at a time, one sandbox each (default: CPUs + 2 = {default_jobs()})",
     )
-    parser.add_argument("--workers", type=_jobs, dest="jobs", help=argparse.SUPPRESS)  # old name
+    parser.add_argument("--workers", type=positive_int, dest="jobs", help=argparse.SUPPRESS)  # old name
 
 
 def _fail(message: str) -> int:

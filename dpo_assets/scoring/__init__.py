@@ -1,0 +1,1 @@
+"""Scoring model completions on HumanEval(+)/MBPP(+) with the sandbox and a failure classifier."""
