@@ -42,10 +42,9 @@ def test_train_then_score_on_a_small_subset(
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "go_no_go")
     meta = {k: v.value for k, v in result.asset_materializations_for_node("scorecard")[0].metadata.items()}
     decision = meta["decision"]
-    assert decision in {"GO", "NO-GO"} and check.passed == (decision == "GO") and check.blocking
-    assert check.description.startswith(decision)
+    assert decision in {"GO", "NO-GO"} and check.passed == (decision == "GO")
+    assert check.description.startswith(decision) and result.success  # a NO-GO is a finding, not an error
     if decision == "NO-GO":
-        assert not result.success  # the blocking check fails the run
         assert any(rule in check.description for rule in ("HumanEval Δ", "MBPP Δ", "grew by"))
     for bench in ("humaneval", "mbpp"):
         assert meta[f"{bench}_problems"] == 4
