@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dpo_assets.defs.export_assets import export_assets
 from dpo_assets.defs.gate_assets import gate_assets
 from dpo_assets.defs.intake_assets import raw_sample_files, raw_samples
 from dpo_assets.defs.io import StageParquetIOManager
@@ -20,7 +21,7 @@ main_job = dg.define_asset_job(
 )
 curation_job = dg.define_asset_job(
     "curation_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("training", "scorecard"),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("training", "scorecard", "export"),
     description="Raw samples to pairs and the iteration report, without training.",
 )
 
@@ -34,6 +35,7 @@ defs = dg.Definitions(
         iteration_report,
         *training_assets,
         *scorecard_assets,
+        *export_assets,
     ],
     asset_checks=pairs_checks,
     jobs=[main_job, curation_job],

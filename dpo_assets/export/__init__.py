@@ -1,0 +1,1 @@
+"""Shipping the adapter: GGUF conversion, Modelfile, Ollama deploy."""
