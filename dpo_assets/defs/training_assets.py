@@ -113,6 +113,8 @@ def training_metadata(result: dict[str, Any], curves: Path) -> dict[str, Any]:
         "heldout_pairs": result["heldout_pairs"],
         "steps": result["steps"],
         "resumed_from_step": result["resumed_from_step"] if result["resumed_from_step"] is not None else "no",
+        # The same settings and pairs were trained to the end before: nothing was trained again.
+        "reused_finished_run": result["resumed_from_step"] == result["steps"],
         "wall_seconds": result["wall_seconds"],
         "tokens_per_second": result["tokens_per_second"],
         "final_loss": history[-1]["loss"] if history else float("nan"),

@@ -64,3 +64,16 @@ def test_train_then_score_on_a_small_subset(
     assert list(ledger["iteration_id"]) == [meta["iteration"]] and ledger["decision"][0] == decision
     assert (Path(meta["ledger"]).parent / "delta_per_iteration.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((folder / "decision.json").read_text())["decision"] == decision
+
+
+def test_benchmark_data_falls_back_like_decontamination(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dpo_assets.defs.scorecard_assets import benchmark_data_dir
+
+    monkeypatch.delenv(ev.ENV_VAR, raising=False)
+    expected = str(ev.default_offline_dir()) if ev.default_offline_dir() else None
+    assert benchmark_data_dir("") == expected  # the offline copies, else the packages (None)
+    assert benchmark_data_dir(str(tmp_path)) == str(tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        benchmark_data_dir(str(tmp_path / "missing"))

@@ -64,6 +64,7 @@ def test_trains_a_few_steps_and_writes_the_adapter(
 
     # 9 training pairs (3 per task held out 1), 4 per step: 3 steps; each step logged.
     assert meta["train_pairs"] == 9 and meta["heldout_pairs"] == 3 and meta["steps"] == 3
+    assert meta["reused_finished_run"] is False
     for key in ("loss_per_step", "reward_margins_per_step", "reward_accuracies_per_step"):
         assert len(meta[key]) == 3, key
     assert meta["heldout_reward_accuracy_before"] == 0.0  # policy == reference: no margin yet
