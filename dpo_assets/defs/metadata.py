@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -11,6 +13,12 @@ import pandas as pd
 from dpo_assets.gate import funnel
 from dpo_assets.intake import domain_mix
 from dpo_assets.stage import StageFrames
+
+
+def embedded_png(path: Path, alt: str) -> dg.MetadataValue:
+    """The PNG at ``path`` inlined as Markdown (``data:`` URI), so the UI shows it with the asset."""
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{encoded})")
 
 
 def _cell(value: object) -> object:

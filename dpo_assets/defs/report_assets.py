@@ -4,13 +4,12 @@ Thin wiring over :mod:`dpo_assets.report`; the page lands in ``data/reports/late
 ``data/reports/<run id>/`` (earlier iterations are kept).
 """
 
-import base64
-from pathlib import Path
 
 import dagster as dg
 
 from dpo_assets import paths
 from dpo_assets.defs.gate_assets import asset_name
+from dpo_assets.defs.metadata import embedded_png
 from dpo_assets.defs.pairs_assets import REVIEW_SKIPPED, accounting, audit_path, review_required, signoff_path
 from dpo_assets.gate.pipeline import LAYERS
 from dpo_assets.pool.review import SignOffError, load_signoff, review_status
@@ -47,11 +46,6 @@ def review_text(queue: StageFrames) -> str:
 def _audit_rows() -> int | None:
     path = audit_path()
     return len(read_parquet(path)) if path.is_file() else None
-
-
-def _embedded(png: Path, alt: str) -> dg.MetadataValue:
-    encoded = base64.b64encode(png.read_bytes()).decode("ascii")
-    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{encoded})")
 
 
 @dg.asset(
@@ -109,7 +103,7 @@ def iteration_report(
             "report_md": dg.MetadataValue.path(str(files[INDEX_MD])),
             "latest": dg.MetadataValue.path(str(latest[INDEX_HTML])),
             **{f"{key}_png": dg.MetadataValue.path(str(files[name])) for key, name in _CHARTS.items()},
-            **{key: _embedded(files[name], key.removesuffix("_chart")) for key, name in _CHARTS.items()},
+            **{key: embedded_png(files[name], key.removesuffix("_chart")) for key, name in _CHARTS.items()},
             "funnel": data.funnel.line(),
             "pairs": len(data.pairs),
             "unpaired": len(data.unpaired),

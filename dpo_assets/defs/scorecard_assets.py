@@ -6,7 +6,6 @@ OpenAI-compatible / Ollama endpoint), runs :func:`~dpo_assets.scorecard.run.run_
 and reports; the blocking check ``go_no_go`` names the rule that failed.
 """
 
-import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from dpo_assets import paths
-from dpo_assets.defs.metadata import markdown_table
+from dpo_assets.defs.metadata import embedded_png, markdown_table
 from dpo_assets.defs.pairs_assets import eval_data_dir
 from dpo_assets.defs.training_assets import GPU_POOL, latest_file
 from dpo_assets.scorecard.decision import Thresholds
@@ -107,19 +106,13 @@ def generators(config: ScorecardConfig, adapter: dict[str, Any]) -> dict[str, Ge
     }
 
 
-def _embedded(png: Path, alt: str) -> dg.MetadataValue:
-    return dg.MetadataValue.md(
-        f"![{alt}](data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()})"
-    )
-
-
 def scorecard_metadata(card: Scorecard) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "iteration": card.iteration_id,
         "decision": card.decision.label,
         "folder": dg.MetadataValue.path(str(card.folder)),
         "ledger": dg.MetadataValue.path(str(card.ledger_path)),
-        "delta_chart": _embedded(card.chart, "Δpp vs base per iteration"),
+        "delta_chart": embedded_png(card.chart, "Δpp vs base per iteration"),
     }
     for name, comparison in card.comparisons.items():
         test = comparison.mcnemar

@@ -5,7 +5,6 @@ Thin wiring over :mod:`dpo_assets.training`: the asset turns its config into
 the result (curves, held-out reward accuracy, throughput) in its metadata.
 """
 
-import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from dpo_assets import paths
+from dpo_assets.defs.metadata import embedded_png
 from dpo_assets.storage import atomic_text
 from dpo_assets.training.curves import curves_chart, series
 from dpo_assets.training.launch import run_training_process, work_dir_for
@@ -75,11 +75,6 @@ def pairs_file() -> Path:
     return paths.pairs_dir() / "pairs.parquet"
 
 
-def _embedded_png(path: Path) -> dg.MetadataValue:
-    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-    return dg.MetadataValue.md(f"![training curves](data:image/png;base64,{encoded})")
-
-
 def _log_event(context: dg.AssetExecutionContext, event: dict[str, Any]) -> None:
     if event.get("event") == "log" and "loss" in event:
         acc, margin = event.get("rewards/accuracies"), event.get("rewards/margins")
@@ -119,7 +114,7 @@ def training_metadata(result: dict[str, Any], curves: Path) -> dict[str, Any]:
         "tokens_per_second": result["tokens_per_second"],
         "final_loss": history[-1]["loss"] if history else float("nan"),
         "curves_png": dg.MetadataValue.path(str(curves)),
-        "curves": _embedded_png(curves),
+        "curves": embedded_png(curves, "training curves"),
     }
     for key in ("loss", "rewards/margins", "rewards/accuracies"):
         name = key.replace("rewards/", "reward_")
