@@ -21,7 +21,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -199,20 +199,14 @@ def _heldout_metrics(trainer) -> dict[str, float]:
     return {key.removeprefix("eval_"): float(metrics[key]) for key in wanted if key in metrics}
 
 
-class _ProgressSink:
-    """Sends each Trainer log (with the step and the step count) to a function."""
-
-    def __init__(self, sink: LogSink | None) -> None:
-        self.sink, self.total_steps = sink, 0
-
-
-def _callback(progress: _ProgressSink):
+def _progress_callback(sink: LogSink, total_steps: int):
+    """A Trainer callback sending each log, with the step and the step count, to ``sink``."""
     from transformers import TrainerCallback
 
     class Progress(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if progress.sink and logs:
-                progress.sink({"step": state.global_step, "of": progress.total_steps, **logs})
+            if logs:
+                sink({"step": state.global_step, "of": total_steps, **logs})
 
     return Progress()
 
@@ -277,10 +271,10 @@ def build_trainer(
     *,
     cuda: bool,
     quantized_4bit: bool = False,
-    callbacks: list | None = None,
+    on_log: LogSink | None = None,
 ) -> BuiltTrainer:
     """A ``DPOTrainer`` for ``settings``: batch and checkpointing from the memory plan unless set,
-    the reference log-probs precomputed unless switched off, a progress callback."""
+    the reference log-probs precomputed unless switched off; ``on_log`` gets every Trainer log."""
     import torch
     from trl import DPOConfig, DPOTrainer
 
@@ -318,9 +312,6 @@ def build_trainer(
         disable_tqdm=True,
     )
     args = DPOConfig(**{**options, **settings.extra})  # extra: further DPOConfig fields win
-    for callback in callbacks or []:
-        if isinstance(callback, _ProgressSink):
-            callback.total_steps = total_steps
     trainer = DPOTrainer(
         model=model,
         ref_model=None,
@@ -329,7 +320,7 @@ def build_trainer(
         eval_dataset=heldout_set,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_callback(c) for c in callbacks or []],
+        callbacks=[_progress_callback(on_log, total_steps)] if on_log else [],
     )
     plan_text = (
         f"{plan.reason}; gradient checkpointing {'on' if checkpointing else 'off'}, "
@@ -381,7 +372,7 @@ def train_dpo(
         work_dir / "checkpoints",
         cuda=cuda,
         quantized_4bit=four_bit,
-        callbacks=[_ProgressSink(on_log)],
+        on_log=on_log,
     )
     trainer, settings, plan_text = built.trainer, built.settings, built.plan_text
     total_steps = built.total_steps
@@ -405,7 +396,7 @@ def train_dpo(
         base=asdict(base),
         backend=backend,
         device=_device_name(cuda),
-        settings=replace(settings).to_json(),
+        settings=settings.to_json(),
         memory_plan=f"{plan_text}; longest sequence {longest} tokens",
         train_pairs=len(train_rows),
         heldout_pairs=len(heldout_rows),
