@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +15,24 @@ from dpo_assets.corpus.bundled import task_file_stem
 from dpo_assets.training.bundled_pairs import bundled_pairs
 
 SMALL_PAIRS = bundled_pairs(4)  # read now: data_root later points the data folder elsewhere
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--llama-cpp",
+        action="store_true",
+        help="run the opt-in llama.cpp tests (the first run builds llama-cpp-python: 5-9 min on 2 cores)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``llama_cpp`` tests are opt-in: ``--llama-cpp`` or ``DPO_ASSETS_LLAMA_CPP=1``."""
+    if config.getoption("--llama-cpp") or os.environ.get("DPO_ASSETS_LLAMA_CPP") == "1":
+        return
+    skip = pytest.mark.skip(reason="opt-in: pytest --llama-cpp (builds llama-cpp-python, 5-9 min)")
+    for item in items:
+        if "llama_cpp" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

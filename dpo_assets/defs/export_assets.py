@@ -86,7 +86,7 @@ def ollama_adapter(context: dg.AssetExecutionContext, config: OllamaExportConfig
         "tensors": len(report.tensors),
         "out_type": report.out_type,
         "scorecard": decision,
-        "notes": "; ".join(report.notes) or "none",
+        "notes": "; ".join(filter(None, [adapter["base"].get("rewrite"), *report.notes])) or "none",
     }
     deployment = None
     if adapter["base"]["stand_in"]:

@@ -7,7 +7,8 @@ them (``lora_A``: r x in, ``lora_B``: out x r). llama.cpp scales by ``alpha / r`
 per-module ``alpha_pattern`` / ``rank_pattern`` scales are folded into ``lora_b``. Llama-family
 architectures store q/k rows permuted for their rotary layout, so ``lora_b`` of q/k gets the same
 permutation; Qwen2 does not. Refused with a clear error: DoRA, ``modules_to_save``, LoRA on the
-embeddings or on a tied ``lm_head``, NaN/Inf weights, a base id of a pre-quantised repository.
+embeddings or on a tied ``lm_head``, NaN/Inf weights. A pre-quantised base id is read as the
+official base it was made from, and the report notes the rewrite.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from dpo_assets.storage import atomic_path
-from dpo_assets.training.base_model import is_prequantised
+from dpo_assets.training.base_model import is_prequantised, official_base_id
 
 OUT_TYPES = ("f32", "f16", "q8_0")
 PERMUTED_ARCHS = {"llama", "mistral", "granite"}  # q/k rows permuted by llama.cpp's converter
@@ -44,22 +45,29 @@ class ConversionReport:
     notes: list[str] = field(default_factory=list)
 
 
-def load_base_config(base: str) -> dict[str, Any]:
-    """``config.json`` of the unquantised base: a local folder, or the official hub id (read
-    through transformers' cache on a connected machine). Pre-quantised ids are refused."""
+def load_base_config(base: str) -> tuple[dict[str, Any], str | None]:
+    """``config.json`` of the unquantised base, and a note when the id had to be rewritten.
+
+    A local folder is read as it is. A hub id is read through transformers (its cache, or the
+    hub on a connected machine); a pre-quantised id (``unsloth/...-bnb-4bit``) is first rewritten
+    to the official base it was made from, whose config is the one llama.cpp's tensors follow.
+    """
     if Path(base, "config.json").is_file():
-        return json.loads(Path(base, "config.json").read_text())
+        return json.loads(Path(base, "config.json").read_text()), None
+    note = None
     if is_prequantised(base):
-        raise AdapterConversionError(
-            f"base {base!r} is a pre-quantised repository; name the official unquantised base "
-            "(see dpo_assets.training.base_model.official_base_id)"
-        )
+        official = official_base_id(base)
+        note = f"adapter base {base} is pre-quantised; its config was read from the official {official}"
+        base = official
     try:
         from transformers import AutoConfig
 
-        return AutoConfig.from_pretrained(base).to_dict()
+        return AutoConfig.from_pretrained(base).to_dict(), note
     except OSError as exc:
-        raise AdapterConversionError(f"cannot read the base config of {base!r}: {exc}") from exc
+        raise AdapterConversionError(
+            f"cannot read the base config of {base!r} (give a local unquantised folder or the official "
+            f"hub id on a connected machine): {exc}"
+        ) from exc
 
 
 def _module_scale(module: str, config: dict[str, Any], rank: int) -> float:
@@ -110,6 +118,15 @@ def _encode(array: np.ndarray, out_type: str):
     return array.astype(np.float16), None
 
 
+def write_gguf(writer, out_path: Path) -> None:
+    """Write a filled ``gguf.GGUFWriter`` to ``out_path`` atomically (no partial file on failure)."""
+    with atomic_path(out_path) as tmp:
+        writer.write_header_to_file(path=tmp)
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+
+
 def convert_adapter(
     adapter_dir: Path, out_path: Path, *, base: str | None = None, out_type: str = "f16"
 ) -> ConversionReport:
@@ -123,7 +140,7 @@ def convert_adapter(
     adapter_config = json.loads((adapter_dir / "adapter_config.json").read_text())
     if adapter_config.get("peft_type", "LORA") != "LORA":
         raise AdapterConversionError(f"peft_type {adapter_config.get('peft_type')!r} is not LoRA")
-    base_config = load_base_config(base or adapter_config["base_model_name_or_path"])
+    base_config, base_note = load_base_config(base or adapter_config["base_model_name_or_path"])
     arch = str(base_config["model_type"])
     arch_enum = next((k for k, v in gguf.MODEL_ARCH_NAMES.items() if v == arch), None)
     if arch_enum is None:
@@ -140,6 +157,8 @@ def convert_adapter(
 
     alpha = float(adapter_config.get("lora_alpha", adapter_config.get("r", 8)))
     report = ConversionReport(out_path, arch, alpha, out_type=out_type)
+    if base_note:
+        report.notes.append(base_note)
     writer = gguf.GGUFWriter(None, arch)
     writer.add_string("general.type", "adapter")
     writer.add_string("adapter.type", "lora")
@@ -171,9 +190,5 @@ def convert_adapter(
         report.notes.append(
             f"folded rsLoRA/alpha_pattern scales into lora_b of {len(report.folded_scales)} modules"
         )
-    with atomic_path(out_path) as tmp:
-        writer.write_header_to_file(path=tmp)
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
+    write_gguf(writer, out_path)
     return report

@@ -106,12 +106,49 @@ def test_llama_permutes_q_and_k_rows_of_lora_b_only(tmp_path: Path) -> None:
     [
         ({"use_dora": True}, "DoRA"),
         ({"modules_to_save": ["lm_head"]}, "modules_to_save"),
-        ({"base_model_name_or_path": "unsloth/Qwen2.5-Coder-7B-Instruct-bnb-4bit"}, "pre-quantised"),
     ],
 )
 def test_refuses_what_llama_cpp_cannot_load(tmp_path: Path, change: dict, message: str) -> None:
     adapter, _ = _adapter(tmp_path, _base(tmp_path, QWEN), **change)
     with pytest.raises(AdapterConversionError, match=message):
+        convert_adapter(adapter, tmp_path / "a.gguf")
+    assert not (tmp_path / "a.gguf").exists()
+
+
+def test_a_pre_quantised_base_id_is_read_as_the_official_base_and_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transformers
+
+    requested = []
+
+    class FakeConfig:
+        def to_dict(self) -> dict:
+            return dict(QWEN)
+
+    def from_pretrained(model_id: str) -> FakeConfig:
+        requested.append(model_id)
+        return FakeConfig()
+
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", staticmethod(from_pretrained))
+    adapter, _ = _adapter(
+        tmp_path, tmp_path, base_model_name_or_path="unsloth/Qwen2.5-Coder-7B-Instruct-bnb-4bit"
+    )
+    report = convert_adapter(adapter, tmp_path / "a.gguf")
+    assert requested == ["Qwen/Qwen2.5-Coder-7B-Instruct"]
+    assert report.notes == [
+        "adapter base unsloth/Qwen2.5-Coder-7B-Instruct-bnb-4bit is pre-quantised; "
+        "its config was read from the official Qwen/Qwen2.5-Coder-7B-Instruct"
+    ]
+    assert _read(tmp_path / "a.gguf")[0]["general.architecture"] == "qwen2"
+
+
+def test_an_unreadable_base_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    adapter, _ = _adapter(tmp_path, tmp_path, base_model_name_or_path="no-such-org/no-such-model")
+    with pytest.raises(
+        AdapterConversionError, match="cannot read the base config of 'no-such-org/no-such-model'"
+    ):
         convert_adapter(adapter, tmp_path / "a.gguf")
     assert not (tmp_path / "a.gguf").exists()
 
