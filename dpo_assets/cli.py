@@ -26,38 +26,85 @@ REVIEW_SKIPPED_WARNING = (
 )
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Materialize the main job in the persistent Dagster instance (visible in the UI)."""
+def _open_instance():
+    """The project's persistent Dagster instance (``dagster.yaml`` in the Dagster home)."""
     home = _instance_home()
-    os.environ["DPO_ASSETS_REVIEW_REQUIRED"] = "1" if args.require_review else "0"
-    if not args.require_review:
-        print(REVIEW_SKIPPED_WARNING, file=sys.stderr, flush=True)
     os.chdir(home)  # dagster.yaml's relative paths are relative to the home
     import dagster as dg
 
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    return home, dg.DagsterInstance.get()
 
-    from dpo_assets.defs import defs
 
-    job = defs.resolve_job_def(args.job)
-    with dg.DagsterInstance.get() as instance:
-        run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
-        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
-        for mat in result.get_asset_materialization_events():
-            materialization = mat.step_materialization_data.materialization
-            shown = {k: v.value for k, v in materialization.metadata.items() if isinstance(v.value, int)}
-            print(f"materialized {materialization.asset_key.to_user_string()}: {shown}")
-            if "latest" in materialization.metadata:
-                print(f"  open {materialization.metadata['latest'].value}")
-        for event in result.get_asset_check_evaluations():
-            outcome = "passed" if event.passed else "FAILED"
-            text = f" ({event.description})" if event.description else ""
-            print(f"check {event.asset_key.to_user_string()}:{event.check_name}: {outcome}{text}")
-        if not args.require_review:
+def _run_config(args: argparse.Namespace) -> dict:
+    """``--config FILE`` (run config as YAML or JSON, as in the UI's launchpad) plus the log level."""
+    config: dict = {}
+    if getattr(args, "config", None):
+        import yaml
+
+        try:
+            config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SystemExit(f"dpo-assets: cannot read run config {args.config}: {exc}") from exc
+        if not isinstance(config, dict):
+            raise SystemExit(f"dpo-assets: run config {args.config} must be a mapping (ops: ...)")
+    config.setdefault("loggers", {"console": {"config": {"log_level": args.log_level}}})
+    batch = {
+        k: v
+        for k, v in {"date": getattr(args, "date", ""), "backend": getattr(args, "backend", "")}.items()
+        if v
+    }
+    if batch:  # `batch --date/--backend` on top of --config
+        config.setdefault("ops", {}).setdefault("autopilot_batch", {}).setdefault("config", {}).update(batch)
+    return config
+
+
+def _materialize(args: argparse.Namespace, *, assets: tuple[str, ...] = (), job: str = "main_job") -> int:
+    from dagster import DagsterInvalidConfigError
+
+    from dpo_assets.runner import StageError, print_outcome, run_assets
+
+    home, instance = _open_instance()
+    with instance:
+        try:
+            outcome = run_assets(
+                instance, assets=assets, job_name=job, run_config=_run_config(args), progress=args.progress
+            )
+        except StageError as exc:
+            print(f"dpo-assets {args.command}: {exc}", file=sys.stderr)
+            return 2
+        except DagsterInvalidConfigError as exc:
+            print(f"dpo-assets {args.command}: invalid run config: {exc}", file=sys.stderr)
+            return 2
+        print_outcome(outcome)
+        if getattr(args, "skip_review", False):
             print(REVIEW_SKIPPED_WARNING)
-        print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'} (instance: {home})")
-        return 0 if result.success else 1
+        print(f"run {outcome.run_id}: {'succeeded' if outcome.success else 'FAILED'} (instance: {home})")
+        return 0 if outcome.success else 1
+
+
+def _set_review(args: argparse.Namespace) -> None:
+    args.skip_review = getattr(args, "skip_review", False)
+    os.environ["DPO_ASSETS_REVIEW_REQUIRED"] = "0" if args.skip_review else "1"
+    if args.skip_review:
+        print(REVIEW_SKIPPED_WARNING, file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Materialize the main job in the persistent Dagster instance (visible in the UI)."""
+    args.skip_review = not args.require_review
+    _set_review(args)
+    return _materialize(args, job=args.job)
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    """Materialize one stage's assets (or job) in the persistent instance."""
+    from dpo_assets.runner import STAGES
+
+    stage = STAGES[args.command]
+    _set_review(args)
+    return _materialize(args, assets=stage.assets, job=stage.job or "main_job")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -106,13 +153,24 @@ def cmd_score_samples(args: argparse.Namespace) -> int:
     return command.run(args)
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--config", metavar="FILE", help="run config (YAML/JSON, as in the UI's launchpad)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar over the run's steps on stderr (default: when stderr is a terminal)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpo-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the main job end to end in the Dagster instance")
     run.add_argument("--job", default="main_job")
-    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    _add_run_options(run)
     run.add_argument(
         "--require-review",
         action="store_true",
@@ -120,6 +178,28 @@ def build_parser() -> argparse.ArgumentParser:
         "with a warning, so that unattended runs finish)",
     )
     run.set_defaults(func=cmd_run)
+
+    from dpo_assets.runner import STAGES
+
+    for stage in STAGES.values():
+        what = f"the {stage.job} job" if stage.job else ", ".join(stage.assets)
+        command = sub.add_parser(
+            stage.name,
+            help=stage.help,
+            description=f"{stage.help}. Materializes {what} in the project's Dagster instance; its "
+            "inputs must have been materialized before (the error says which stage to run).",
+        )
+        _add_run_options(command)
+        if "dpo_pairs" in stage.assets:
+            command.add_argument(
+                "--skip-review",
+                action="store_true",
+                help="let dpo_pairs through without a signed-off review queue (prints a warning)",
+            )
+        if stage.name == "batch":
+            command.add_argument("--date", default="", help="YYYY-MM-DD (default: today, UTC)")
+            command.add_argument("--backend", default="", choices=["", "offline", "ollama", "openai"])
+        command.set_defaults(func=cmd_stage)
 
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
     ui.add_argument("--port", type=int, default=3000)

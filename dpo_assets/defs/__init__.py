@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dpo_assets.defs.autopilot_assets import (
+    autopilot_assets,
+    autopilot_jobs,
+    autopilot_schedules,
+    autopilot_sensors,
+)
+from dpo_assets.defs.executor import select_executor
 from dpo_assets.defs.export_assets import export_assets
 from dpo_assets.defs.gate_assets import gate_assets
 from dpo_assets.defs.intake_assets import raw_sample_files, raw_samples
@@ -16,17 +23,19 @@ from dpo_assets.defs.training_assets import training_assets
 
 main_job = dg.define_asset_job(
     "main_job",
-    selection=dg.AssetSelection.all(),
-    description="Everything from raw samples to the last stage, on the current inputs.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("autopilot"),
+    description="Everything from raw samples to the last stage, on the current inputs (no new batch).",
 )
 curation_job = dg.define_asset_job(
     "curation_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("training", "scorecard", "export"),
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.groups("autopilot", "training", "scorecard", "export"),
     description="Raw samples to pairs and the iteration report, without training.",
 )
 
 defs = dg.Definitions(
     assets=[
+        *autopilot_assets,
         raw_sample_files,
         raw_samples,
         *gate_assets,
@@ -38,6 +47,9 @@ defs = dg.Definitions(
         *export_assets,
     ],
     asset_checks=pairs_checks,
-    jobs=[main_job, curation_job],
+    jobs=[main_job, curation_job, *autopilot_jobs],
+    schedules=autopilot_schedules,
+    sensors=autopilot_sensors,
     resources={"stage_io_manager": StageParquetIOManager()},
+    executor=select_executor(),
 )

@@ -33,7 +33,7 @@ def raw_sample_files() -> dg.DataVersion:
 
 @dg.asset(
     group_name=GROUP,
-    deps=[raw_sample_files],
+    deps=[raw_sample_files, "autopilot_batch"],
     io_manager_key="stage_io_manager",
     code_version="intake-v1",
     description="Layer 0: every line of every raw JSONL file validated (UTF-8, JSON object, required "

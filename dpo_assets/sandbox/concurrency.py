@@ -11,6 +11,15 @@ import os
 SPARE_SLOTS = 2
 
 
+JOBS_ENV = "DPO_ASSETS_SANDBOX_JOBS"
+
+
 def default_jobs() -> int:
-    """Candidates checked at a time by default: the CPU count plus :data:`SPARE_SLOTS`."""
+    """Candidates checked at a time by default: ``$DPO_ASSETS_SANDBOX_JOBS`` (e.g. a pod's CPU
+    request, set in its environment), else the CPU count plus :data:`SPARE_SLOTS`."""
+    raw = os.environ.get(JOBS_ENV, "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"{JOBS_ENV}={raw!r}: give a whole number of sandboxes, at least 1")
+        return int(raw)
     return (os.cpu_count() or 1) + SPARE_SLOTS

@@ -1,0 +1,1 @@
+"""The nightly autopilot: daily candidate batches and the training trigger (plain logic)."""
