@@ -25,13 +25,11 @@ import os
 import random
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dpo_assets import paths
 from dpo_assets.corpus.mutations import TREE_MUTATIONS
 from dpo_assets.corpus.rewrites import CONTENT_REWRITES, TREE_REWRITES, normalize, render
 from dpo_assets.sample_ids import default_sample_id
@@ -363,54 +361,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "rewrites of broken or reward-hacking parents",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="output JSONL file")
+    from dpo_assets.generator.command import add_llm_arguments
+
+    add_llm_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``dpo-assets generate``: 0 on success, 1 if short of ``--count``, 2 on bad input."""
-    corpus: Path = args.corpus if args.corpus is not None else paths.bundled_dir()
-    if not corpus.is_dir():
-        print(f"generate: corpus folder {corpus} does not exist", file=sys.stderr)
-        return 2
-    if args.count < 0:
-        print("generate: --count must be >= 0", file=sys.stderr)
-        return 2
-    labels_dir = args.labels
-    if labels_dir is None:
-        labels_dir = paths.labels_dir() if args.corpus is None else corpus.parent / "labels"
-    samples, bad = read_corpus(corpus)
-    if bad:
-        print(f"generate: skipped {bad} unreadable corpus line(s)", file=sys.stderr)
-    if not samples:
-        print(f"generate: no samples in {corpus}", file=sys.stderr)
-        return 2
-    labels = read_labels(labels_dir)
-    try:
-        mix = Mix(clean=args.clean_share, mutation=args.mutation_share)
-    except ValueError as exc:
-        print(f"generate: {exc}", file=sys.stderr)
-        return 2
+    """Run ``dpo-assets generate``: 0 on success, 1 if short of ``--count`` (or an LLM batch stopped
+    early), 2 on bad input (see :func:`dpo_assets.generator.command.run_generate`)."""
+    from dpo_assets.generator.command import run_generate
 
-    def report(done: int, target: int) -> None:
-        print(f"generate: {done}/{target} candidates", file=sys.stderr, flush=True)
-
-    started = time.perf_counter()
-    batch = generate_batch(samples, args.count, args.seed, labels=labels, mix=mix, progress=report)
-    try:
-        write_jsonl_atomic(args.out, batch)
-    except OSError as exc:
-        print(f"generate: cannot write {args.out}: {exc}", file=sys.stderr)
-        return 2
-    mutations = sum(1 for r in batch if r["origin"].startswith("mutation:"))
-    tasks = len({r["task_id"] for r in batch})
-    print(
-        f"generate: wrote {len(batch)} candidates ({len(batch) - mutations} rewrites, {mutations} mutations, "
-        f"{tasks} tasks) from {len(samples)} seeds to {args.out} in {time.perf_counter() - started:.1f}s",
-        file=sys.stderr,
-    )
-    if len(batch) < args.count:
-        print(f"generate: only {len(batch)} distinct candidates of {args.count} requested", file=sys.stderr)
-        return 1
-    return 0
+    return run_generate(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

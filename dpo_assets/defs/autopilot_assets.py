@@ -7,14 +7,19 @@ LoRA → scorecard → Ollama export, behind the review check) once the certifie
 by the threshold since the last training. Both start stopped unless ``DPO_ASSETS_AUTOPILOT=1``.
 """
 
+import datetime as dt
+import json
 import os
+from collections import Counter
 
 import dagster as dg
 from pydantic import Field
 
 from dpo_assets import paths
-from dpo_assets.autopilot.batches import BatchSettings, batch_date, batch_file, write_batch
+from dpo_assets.autopilot.batches import batch_date, batch_file, batch_seed
 from dpo_assets.autopilot.trigger import Cursor, decide, threshold_from_env
+from dpo_assets.generator.batch import write_batch
+from dpo_assets.generator.settings import LLMGeneratorSettings, OfflineSettings
 
 GROUP = "autopilot"
 POOL = dg.AssetKey("chosen_pool")
@@ -28,22 +33,26 @@ class AutopilotBatchConfig(dg.Config):
     count: int = Field(default=400, description="offline: candidates to derive from the corpus")
     model: str = Field(default="qwen2.5-coder:7b", description="ollama / openai: the model to ask")
     host: str = Field(default="", description="ollama / openai: server URL (default: the backend's)")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="openai: env var with the API key")
     temperature: float = 0.8
     batch_size: int = Field(default=4, description="ollama / openai: implementations asked per task")
-    tasks: list[str] = Field(default_factory=list, description="task ids (empty: every task)")
+    tasks: list[str] = Field(default_factory=list, description="ollama / openai: task ids (empty: all)")
     retries: int = 3
     rate_limit: float = Field(default=0.0, description="requests per second (0: no limit)")
 
 
-def _settings(config: AutopilotBatchConfig) -> BatchSettings:
-    return BatchSettings(
+def batch_settings(config: AutopilotBatchConfig, day: dt.date) -> LLMGeneratorSettings | OfflineSettings:
+    """The generator settings of the day's batch (the offline seed is fixed by the date)."""
+    if config.backend == "offline":
+        return OfflineSettings(count=config.count, seed=batch_seed(day))
+    return LLMGeneratorSettings(
         backend=config.backend,
-        count=config.count,
         model=config.model,
-        host=config.host,
+        base_url=config.host,
+        api_key_env=config.api_key_env,
         temperature=config.temperature,
-        batch_size=config.batch_size,
         tasks=tuple(config.tasks),
+        batch_size=config.batch_size,
         retries=config.retries,
         rate_limit=config.rate_limit,
     )
@@ -59,15 +68,26 @@ def _settings(config: AutopilotBatchConfig) -> BatchSettings:
 def autopilot_batch(context: dg.AssetExecutionContext, config: AutopilotBatchConfig) -> dg.MaterializeResult:
     day = batch_date(config.date)
     out = batch_file(paths.inbox_dir(), day)
-    report = write_batch(_settings(config), out, day=day, log=context.log.info)
+
+    def progress(done: int, total: int) -> None:
+        context.log.info(f"autopilot batch {day}: {done}/{total}")
+
+    result = write_batch(batch_settings(config, day), out, progress=progress)
+    if result.error:  # the server failed mid-batch: what was made before is kept, and said
+        context.log.error(f"autopilot batch {day}: stopped after {result.written} records: {result.error}")
+    if result.short:
+        context.log.warning(
+            f"autopilot batch {day}: {result.written} of {result.requested} (seeds exhausted)"
+        )
+    by_task = Counter(json.loads(line)["task_id"] for line in out.read_text(encoding="utf-8").splitlines())
+    metadata = {k: v for k, v in result.as_metadata().items() if k != "path"}
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": report.rows,
+            **metadata,
+            "dagster/row_count": result.written,
             "date": day.isoformat(),
             "file": dg.MetadataValue.path(str(out)),
-            "backend": config.backend,
-            "by_task": dg.MetadataValue.json(report.by_task),
-            "summary": report.summary,
+            "by_task": dg.MetadataValue.json(dict(sorted(by_task.items()))),
         }
     )
 

@@ -4,21 +4,20 @@ Every backend turns a list of chat prompts into reply texts, greedily. The promp
 self-contained program in a fenced block (evalplus' instruction); :func:`extract_solution`
 takes the code back out. The local backend batches with left padding and the model's chat
 template; the endpoint backend speaks the OpenAI-compatible ``/v1/chat/completions`` and
-Ollama's ``/api/chat``, with retries, so the deployed model can be scored the same way.
+Ollama's ``/api/chat`` (through the shared :mod:`dpo_assets.generator.client`), with retries, so
+the deployed model can be scored the same way.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from dpo_assets.evaldata.problems import Problem
+from dpo_assets.generator.client import ChatClient, ChatError
 
 INSTRUCTION = (
     "Please provide a self-contained Python script that solves the following problem in a "
@@ -109,13 +108,15 @@ class TransformersGenerator:
         return replies
 
 
-class EndpointError(RuntimeError):
-    """The endpoint kept failing after its retries, or answered something unreadable."""
+EndpointError = ChatError  # the endpoint kept failing after its retries, or answered something unreadable
 
 
 @dataclass
 class EndpointGenerator:
-    """An OpenAI-compatible (``api="openai"``) or Ollama (``api="ollama"``) chat endpoint."""
+    """An OpenAI-compatible (``api="openai"``) or Ollama (``api="ollama"``) chat endpoint, greedy.
+
+    The HTTP side (retries, backoff, error messages) is :class:`~dpo_assets.generator.client.ChatClient`.
+    """
 
     base_url: str
     model: str
@@ -126,52 +127,14 @@ class EndpointGenerator:
     api_key: str = ""
     name: str = "endpoint"
 
-    def _request(self, chat: list[dict[str, str]]) -> str:
-        if self.api == "ollama":
-            url = self.base_url.rstrip("/") + "/api/chat"
-            options = {"temperature": 0, "num_predict": self.max_new_tokens}
-            body: dict[str, Any] = {
-                "model": self.model,
-                "messages": chat,
-                "stream": False,
-                "options": options,
-            }
-        elif self.api == "openai":
-            url = self.base_url.rstrip("/") + "/v1/chat/completions"
-            body = {
-                "model": self.model,
-                "messages": chat,
-                "temperature": 0,
-                "max_tokens": self.max_new_tokens,
-            }
-        else:
-            raise ValueError(f"unknown endpoint api {self.api!r} (use 'openai' or 'ollama')")
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            data = json.loads(response.read().decode())
-        try:
-            if self.api == "ollama":
-                return str(data["message"]["content"])
-            return str(data["choices"][0]["message"]["content"])
-        except (KeyError, IndexError, TypeError) as exc:
-            raise EndpointError(f"{url}: unexpected reply {str(data)[:200]!r}") from exc
-
     def generate(self, chats: Sequence[list[dict[str, str]]], progress: Progress | None = None) -> list[str]:
+        client = ChatClient(
+            self.api, self.base_url, self.model, api_key=self.api_key, timeout=self.timeout,
+            retries=self.retries, max_wait=10.0, sleep=time.sleep,
+        )  # fmt: skip
         replies = []
         for chat in chats:
-            for attempt in range(self.retries + 1):
-                try:
-                    replies.append(self._request(chat))
-                    break
-                except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                    if attempt == self.retries:
-                        raise EndpointError(
-                            f"{self.base_url}: {exc} (after {self.retries + 1} tries)"
-                        ) from exc
-                    time.sleep(min(2.0**attempt, 10.0))
+            replies.append(client.chat(chat, temperature=0, max_tokens=self.max_new_tokens))
             if progress:
                 progress(len(replies), len(chats))
         return replies

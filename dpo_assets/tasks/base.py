@@ -175,8 +175,9 @@ class Task:
         return path.read_text(encoding="utf-8") if path.exists() else None
 
     def prompt(self, broken_code: str | None = None, traceback: str | None = None) -> str:
-        """The text a model is shown for this task."""
-        if not self.is_repair:
+        """The text a model is shown for this task; with a broken module and its pytest report,
+        any task becomes a repair (as when a generated implementation failed its suite)."""
+        if not self.is_repair and (broken_code is None or traceback is None):
             return (
                 f"{self.instructions.strip()}\n\n"
                 "Write the complete Python module. Use only the standard library and numpy."

@@ -9,11 +9,18 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dpo_assets.autopilot.batches import BatchSettings, batch_date, batch_file, batch_seed, write_batch
+from dpo_assets.autopilot.batches import batch_date, batch_file, batch_seed
 from dpo_assets.defs import defs
-from dpo_assets.defs.autopilot_assets import autopilot_batch, nightly_autopilot
+from dpo_assets.defs.autopilot_assets import (
+    AutopilotBatchConfig,
+    autopilot_batch,
+    batch_settings,
+    nightly_autopilot,
+)
 from dpo_assets.defs.intake_assets import raw_samples
 from dpo_assets.defs.io import StageParquetIOManager
+from dpo_assets.generator.batch import write_batch
+from dpo_assets.generator.settings import LLMGeneratorSettings, OfflineSettings, SettingsError
 
 
 def test_batch_dates_files_and_seeds() -> None:
@@ -65,16 +72,22 @@ def fft_corpus(data_root: Path) -> Path:
     return target
 
 
-def test_write_batch_is_fixed_by_the_date_and_rejects_bad_settings(data_root: Path, fft_corpus: Path) -> None:
+def test_the_batch_settings_follow_the_config_and_the_date(data_root: Path, fft_corpus: Path) -> None:
     day = dt.date(2026, 11, 25)
-    first = write_batch(BatchSettings(count=12), data_root / "a.jsonl", day=day, log=lambda _: None)
-    write_batch(BatchSettings(count=12), data_root / "b.jsonl", day=day, log=lambda _: None)
-    assert first.rows == 12 and first.by_task == {"fft/transform": 12}
+    offline = batch_settings(AutopilotBatchConfig(count=12), day)
+    assert offline == OfflineSettings(count=12, seed=batch_seed(day))
+    first = write_batch(offline, data_root / "a.jsonl")
+    write_batch(batch_settings(AutopilotBatchConfig(count=12), day), data_root / "b.jsonl")
+    assert first.written == 12 and first.tasks == 1
     assert (data_root / "a.jsonl").read_text() == (data_root / "b.jsonl").read_text()
-    with pytest.raises(ValueError, match="backend 'gpt'"):
-        write_batch(BatchSettings(backend="gpt"), data_root / "c.jsonl", day=day)
-    with pytest.raises(ValueError, match="count 0"):
-        write_batch(BatchSettings(count=0), data_root / "c.jsonl", day=day)
+    llm = batch_settings(
+        AutopilotBatchConfig(backend="openai", model="m", host="http://127.0.0.1:9", tasks=["fft/transform"]),
+        day,
+    )
+    assert isinstance(llm, LLMGeneratorSettings) and llm.base_url == "http://127.0.0.1:9"
+    assert llm.tasks == ("fft/transform",) and llm.validate() is llm
+    with pytest.raises(SettingsError, match="got 'gpt'"):
+        write_batch(batch_settings(AutopilotBatchConfig(backend="gpt"), day), data_root / "c.jsonl")
     assert not (data_root / "c.jsonl").exists()
 
 

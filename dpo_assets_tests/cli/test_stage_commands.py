@@ -68,10 +68,12 @@ def test_a_failing_step_prints_its_error_not_a_traceback(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "run.yaml"
-    config.write_text("ops:\n  autopilot_batch:\n    config:\n      count: 0\n")
+    config.write_text("ops:\n  autopilot_batch:\n    config:\n      backend: gpt\n")
     assert main(["batch", "--config", str(config), "--no-progress"]) == 1
     out = capsys.readouterr().out
-    assert "FAILED autopilot_batch: ValueError: count 0: ask for at least one candidate" in out
+    assert (
+        "FAILED autopilot_batch: dpo_assets.generator.settings.SettingsError: backend must be one of" in out
+    )
     assert "Traceback" not in out
     config.write_text("ops:\n  autopilot_batch:\n    config:\n      colour: blue\n")
     assert main(["batch", "--config", str(config)]) == 2
