@@ -2,6 +2,8 @@
 material and the suite; broken and hacking ones fail each execution layer their label names.
 
 (Layers 5, 6 and 8 are judged by the gate; their labels are checked there.)
+Each layer runs within the gate's own budgets (doubled for a loaded machine), so a hanging
+broken candidate costs what it costs in the gate.
 """
 
 from __future__ import annotations
@@ -14,16 +16,15 @@ import pytest
 
 from dpo_assets.corpus.bundled import load_labels, load_samples
 from dpo_assets.gate import engine
+from dpo_assets.sandbox.concurrency import default_jobs
 from dpo_assets.sandbox.executor import Executor
 from dpo_assets.sandbox.forkserver import SandboxPool
-from dpo_assets.sandbox.limits import Limits
 from dpo_assets.sandbox.pytest_runner import run_suite
 from dpo_assets.tasks import Task, get_task, load_catalog
 
 pytestmark = pytest.mark.slow
 
 EXECUTION_LAYERS = engine.EXECUTION_LAYERS
-LIMITS = Limits(wall_seconds=20.0, cpu_seconds=20)
 
 
 def _samples() -> list[tuple[dict, dict]]:
@@ -40,7 +41,7 @@ SAMPLES = _samples()
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[SandboxPool]:
-    with SandboxPool(size=2) as sandboxes:
+    with SandboxPool(size=default_jobs()) as sandboxes:
         yield sandboxes
 
 
@@ -51,12 +52,9 @@ def _reference(task_id: str) -> tuple:
 
 
 def run_layer(executor: Executor, task: Task, source: str, layer: int) -> list[engine.Violation]:
-    if layer == 2:
-        return engine.run_layer(executor, task, source, 2, LIMITS, _reference(task.task_id))
-    if layer == 7:  # twice the task's budget: the test shares two cores with the suite
-        edge = Limits(wall_seconds=task.edge_seconds * 2, cpu_seconds=int(task.edge_seconds * 2))
-        return engine.run_layer(executor, task, source, 7, edge)
-    return engine.run_layer(executor, task, source, layer, LIMITS)
+    limits = engine.layer_limits(task, layer).scaled(2)  # the gate's budgets: the suite shares 2 cores
+    reference = _reference(task.task_id) if layer == 2 else None
+    return engine.run_layer(executor, task, source, layer, limits, reference)
 
 
 def check_sample(executor: Executor, sample: dict, label: dict) -> list[str]:
@@ -82,7 +80,7 @@ def check_sample(executor: Executor, sample: dict, label: dict) -> list[str]:
 def test_labels_hold_in_the_sandbox(task_id: str, pool: SandboxPool) -> None:
     rows = [(s, lab) for s, lab in SAMPLES if s["task_id"] == task_id]
     _reference(task_id)  # in-process and seeded: compute it here, not from two threads at once
-    with ThreadPoolExecutor(max_workers=2) as threads:
+    with ThreadPoolExecutor(max_workers=default_jobs()) as threads:
         results = list(threads.map(lambda row: (row[0]["sample_id"], check_sample(pool, *row)), rows))
     failures = {sample_id: problems for sample_id, problems in results if problems}
     assert failures == {}
