@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-GATE = tuple(f"gate_{n}_{name}" for n, name in enumerate(
-    ("invariant", "differential", "property", "fuzz", "semantic", "dataflow", "edge", "coverage"), start=1
-))  # fmt: skip
+from dpo_assets.gate.pipeline import LAYERS
+
+GATE = tuple(f"gate_{spec.number}_{spec.name}" for spec in LAYERS)  # as defs/gate_assets.py names them
 
 
 @dataclass(frozen=True)

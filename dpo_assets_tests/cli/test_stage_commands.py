@@ -78,3 +78,30 @@ def test_a_failing_step_prints_its_error_not_a_traceback(
     config.write_text("ops:\n  autopilot_batch:\n    config:\n      colour: blue\n")
     assert main(["batch", "--config", str(config)]) == 2
     assert "invalid run config" in capsys.readouterr().err
+
+
+def test_on_a_terminal_the_progress_is_a_bar(project: Path) -> None:
+    import io
+
+    import dagster as dg
+
+    from dpo_assets.runner import run_assets
+
+    stream = io.StringIO()
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_assets(instance, assets=("raw_samples",), progress=True, stream=stream)
+    assert outcome.success and [asset for asset, _ in outcome.materialized] == ["raw_samples"]
+    bar = stream.getvalue()
+    assert "1/1" in bar and "step" in bar and "[1/1] raw_samples done" not in bar
+
+
+def test_every_asset_belongs_to_a_stage_command() -> None:
+    from dpo_assets.defs import defs
+
+    graph = defs.resolve_asset_graph()
+    materializable = {
+        k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+    }
+    staged = {asset for stage in STAGES.values() for asset in stage.assets}
+    assert materializable - staged == set()
+    assert staged - materializable == set()
