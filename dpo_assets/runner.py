@@ -58,6 +58,10 @@ STAGES: dict[str, Stage] = {
 }
 
 
+# Inputs a stage may run without: intake reads the inbox whether or not an autopilot batch ran.
+OPTIONAL_INPUT_GROUPS = frozenset({"autopilot"})
+
+
 class StageError(RuntimeError):
     """A stage cannot start (the message says what to run first)."""
 
@@ -79,8 +83,8 @@ def missing_inputs(instance, selected: Iterable[Any], asset_graph) -> dict[str, 
         for parent in asset_graph.get(key).parent_keys:
             if parent in selected or not asset_graph.get(parent).is_materializable:
                 continue
-            if parent.to_user_string() == "autopilot_batch":
-                continue  # an optional input: intake reads the inbox whether or not a batch ran
+            if asset_graph.get(parent).group_name in OPTIONAL_INPUT_GROUPS:
+                continue
             if instance.get_latest_materialization_event(parent) is None:
                 missing.setdefault(parent.to_user_string(), []).append(key.to_user_string())
     return missing
