@@ -8,9 +8,7 @@ by the threshold since the last training. Both start stopped unless ``DPO_ASSETS
 """
 
 import datetime as dt
-import json
 import os
-from collections import Counter
 
 import dagster as dg
 from pydantic import Field
@@ -79,7 +77,6 @@ def autopilot_batch(context: dg.AssetExecutionContext, config: AutopilotBatchCon
         context.log.warning(
             f"autopilot batch {day}: {result.written} of {result.requested} (seeds exhausted)"
         )
-    by_task = Counter(json.loads(line)["task_id"] for line in out.read_text(encoding="utf-8").splitlines())
     metadata = {k: v for k, v in result.as_metadata().items() if k != "path"}
     return dg.MaterializeResult(
         metadata={
@@ -87,7 +84,7 @@ def autopilot_batch(context: dg.AssetExecutionContext, config: AutopilotBatchCon
             "dagster/row_count": result.written,
             "date": day.isoformat(),
             "file": dg.MetadataValue.path(str(out)),
-            "by_task": dg.MetadataValue.json(dict(sorted(by_task.items()))),
+            "by_task": dg.MetadataValue.json(result.by_task),
         }
     )
 

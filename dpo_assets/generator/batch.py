@@ -32,11 +32,15 @@ class BatchResult:
     out_path: Path
     written: int
     requested: int
-    tasks: int
+    by_task: dict[str, int]
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
     report: GenerationReport | None = None
     error: str | None = None
+
+    @property
+    def tasks(self) -> int:
+        return len(self.by_task)
 
     @property
     def short(self) -> bool:
@@ -99,7 +103,7 @@ def _llm(
     totals = report.as_dict()["totals"]
     return BatchResult(
         backend=settings.backend, out_path=out_path, written=written,
-        requested=settings.slots(), tasks=len({r["task_id"] for r in records}),
+        requested=settings.slots(), by_task=_by_task(records),
         seconds=time.perf_counter() - started, counts=totals, report=report, error=error,
     )  # fmt: skip
 
@@ -129,7 +133,11 @@ def _offline(
     kinds = Counter("mutations" if r["origin"].startswith("mutation:") else "rewrites" for r in batch)
     return BatchResult(
         backend="offline", out_path=out_path, written=written, requested=settings.count,
-        tasks=len({r["task_id"] for r in batch}), seconds=time.perf_counter() - started,
+        by_task=_by_task(batch), seconds=time.perf_counter() - started,
         counts={"rewrites": kinds["rewrites"], "mutations": kinds["mutations"], "seeds": len(samples),
                 "bad_lines": bad},
     )  # fmt: skip
+
+
+def _by_task(records: list[dict]) -> dict[str, int]:
+    return dict(sorted(Counter(r["task_id"] for r in records).items()))

@@ -18,12 +18,12 @@ from typing import Protocol
 
 from dpo_assets.evaldata.problems import Problem
 from dpo_assets.generator.client import ChatClient, ChatError
+from dpo_assets.generator.extract import extract_code
 
 INSTRUCTION = (
     "Please provide a self-contained Python script that solves the following problem in a "
     "markdown code block:\n```python\n{prompt}\n```"
 )
-_FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 Progress = Callable[[int, int], None]
 
 
@@ -40,11 +40,10 @@ def chat_for(problem: Problem) -> list[dict[str, str]]:
 
 
 def extract_solution(reply: str, problem: Problem) -> str:
-    """The program in ``reply``: the longest fenced block (else the whole reply); the problem's
-    prompt is put in front when the code does not define the entry point itself."""
-    blocks = _FENCE.findall(reply)
-    code = max(blocks, key=len) if blocks else reply
-    code = code.strip("\n") + "\n"
+    """The program in ``reply``: its code (:func:`extract_code`), else the whole reply (a bare
+    completion body); the problem's prompt is put in front when the code does not define the
+    entry point itself."""
+    code = extract_code(reply) or reply.strip("\n") + "\n"
     if not re.search(rf"^\s*def\s+{re.escape(problem.entry_point)}\s*\(", code, re.M):
         code = problem.prompt + code
     return code

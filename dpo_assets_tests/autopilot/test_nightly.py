@@ -78,7 +78,7 @@ def test_the_batch_settings_follow_the_config_and_the_date(data_root: Path, fft_
     assert offline == OfflineSettings(count=12, seed=batch_seed(day))
     first = write_batch(offline, data_root / "a.jsonl")
     write_batch(batch_settings(AutopilotBatchConfig(count=12), day), data_root / "b.jsonl")
-    assert first.written == 12 and first.tasks == 1
+    assert first.written == 12 and first.by_task == {"fft/transform": 12} and first.tasks == 1
     assert (data_root / "a.jsonl").read_text() == (data_root / "b.jsonl").read_text()
     llm = batch_settings(
         AutopilotBatchConfig(backend="openai", model="m", host="http://127.0.0.1:9", tasks=["fft/transform"]),
@@ -103,5 +103,7 @@ def test_the_batch_lands_in_the_inbox_and_intake_reads_it(data_root: Path, fft_c
     written = data_root / "inbox" / "autopilot-2026-11-25.jsonl"
     rows = [json.loads(line) for line in written.read_text().splitlines()]
     assert len(rows) == 15 and all(r["origin"] for r in rows)
+    batch = result.asset_materializations_for_node("autopilot_batch")[0].metadata
+    assert batch["by_task"].value == {"fft/transform": 15} and batch["dagster/row_count"].value == 15
     intake = result.asset_materializations_for_node("raw_samples")[0].metadata
     assert intake["rows_in"].value == seeds + 15

@@ -35,6 +35,9 @@ def test_extracts_the_longest_fenced_block_and_adds_the_prompt_when_needed() -> 
     unterminated = "```python\ndef add(a, b):\n    return b + a"
     assert extract_solution(unterminated, PROBLEM) == "def add(a, b):\n    return b + a\n"
     assert extract_solution("def add(a, b): return 0", PROBLEM) == "def add(a, b): return 0\n"
+    thinking = "<think>```python\ndef add(a, b):\n    return a - b\n```</think>```python\nx = 1\n```"
+    assert extract_solution(thinking, PROBLEM) == PROBLEM.prompt + "x = 1\n"  # reasoning is not the answer
+    assert extract_solution("    return a + b\n", PROBLEM) == PROBLEM.prompt + "    return a + b\n"
     assert "```python\ndef add(a, b):" in chat_for(PROBLEM)[0]["content"]
 
 
